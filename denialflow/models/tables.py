@@ -1,0 +1,231 @@
+"""SQLModel tables: the system of record for documents and the read model of the queues.
+
+Workflows never import this module; activities and the web do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from denialflow.models.types import ZERO
+
+
+def money_column(nullable: bool = False) -> Any:
+    return Field(default=ZERO, sa_column=Column(Numeric(14, 2), nullable=nullable))
+
+
+class Payer(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="commercial", max_length=40)
+    # PayerRules as JSON: deadlines and cadences are data an admin edits.
+    rules: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    notes: str = ""
+
+
+class Claim(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    payer_id: str = Field(foreign_key="payer.id", index=True, max_length=40)
+    patient_name: str = Field(default="", max_length=200)
+    patient_birth_date: date | None = None
+    member_id: str = Field(default="", max_length=80)
+    service_date: date
+    submitted_on: date
+    frequency_code: str = Field(default="1", max_length=1)
+    payer_claim_control_number: str = Field(default="", max_length=50)
+    status: str = Field(default="submitted", index=True, max_length=30)
+    charge: Decimal = money_column()
+    paid: Decimal = money_column()
+    contractual: Decimal = money_column()
+    patient_responsibility: Decimal = money_column()
+    written_off: Decimal = money_column()
+    balance: Decimal = money_column()
+    appeal_level: int = 0
+    timely_filing_deadline: date | None = None
+    next_follow_up_at: datetime | None = None
+    appeal_deadline: date | None = None
+    flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClaimLine(SQLModel, table=True):
+    __tablename__ = "claim_line"
+    __table_args__ = (UniqueConstraint("claim_id", "line_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    line_number: int
+    procedure_code: str = Field(max_length=12)
+    modifiers: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    units: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(10, 3), nullable=False))
+    charge: Decimal = money_column()
+    diagnosis_pointers: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ClaimDiagnosis(SQLModel, table=True):
+    __tablename__ = "claim_diagnosis"
+    __table_args__ = (UniqueConstraint("claim_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    position: int
+    code: str = Field(max_length=10)
+
+
+class Remittance(SQLModel, table=True):
+    """One claim payment as posted from an 835 (or a test); `key` makes posting idempotent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=120)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    status_code: str = Field(max_length=3)
+    paid: Decimal = money_column()
+    patient_responsibility: Decimal = money_column()
+    payer_claim_control_number: str = Field(default="", max_length=50)
+    decision_date: date | None = None
+    remarks: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    posted_at: datetime
+
+
+class RemittanceAdjustment(SQLModel, table=True):
+    __tablename__ = "remittance_adjustment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    remittance_id: int = Field(foreign_key="remittance.id", index=True)
+    group: str = Field(max_length=2)
+    reason: str = Field(max_length=8)
+    amount: Decimal = money_column()
+    category: str = Field(max_length=40)
+
+
+class Payment(SQLModel, table=True):
+    """Money received: one row per check/EFT trace, linked to the remittances it paid."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    trace_number: str = Field(unique=True, max_length=80)
+    payer_id: str = Field(foreign_key="payer.id", max_length=40)
+    amount: Decimal = money_column()
+    method: str = Field(default="", max_length=10)
+    paid_on: date | None = None
+
+
+class Queue(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=60)
+    title: str = Field(max_length=120)
+    supervisor: str | None = Field(default=None, max_length=60)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    username: str = Field(primary_key=True, max_length=60)
+    full_name: str = Field(default="", max_length=120)
+    role: str = Field(default="specialist", max_length=20)
+    password_hash: str = ""
+    active: bool = True
+
+
+class QueueMembership(SQLModel, table=True):
+    __tablename__ = "queue_membership"
+
+    queue_name: str = Field(foreign_key="queue.name", primary_key=True, max_length=60)
+    username: str = Field(foreign_key="app_user.username", primary_key=True, max_length=60)
+
+
+class WorkItem(SQLModel, table=True):
+    """One thing a person must do for one claim; written only by workflow activities."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (
+        # The queue page: open items of a queue by priority.
+        Index("ix_work_item_queue_open", "state", "queue", "priority"),
+        Index("ix_work_item_assignee_open", "state", "assignee", "priority"),
+    )
+
+    id: str = Field(primary_key=True, max_length=80)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    kind: str = Field(max_length=30)
+    queue: str = Field(max_length=60)
+    home_queue: str = Field(max_length=60)
+    assignee: str | None = Field(default=None, max_length=60)
+    state: str = Field(default="open", max_length=20)
+    version: int = 1
+    category: str | None = Field(default=None, max_length=40)
+    reason_codes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    next_action: str = ""
+    opened_at: datetime
+    due_at: datetime
+    snoozed_until: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=60)
+    escalation_level: int = 0
+    escalation_reason: str | None = Field(default=None, max_length=20)
+    deadline_name: str | None = Field(default=None, max_length=40)
+    deadline_at: date | None = None
+    balance: Decimal = money_column()
+    likelihood: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(6, 3)))
+    urgency: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(8, 3)))
+    escalation_multiplier: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(6, 2)))
+    priority: Decimal = Field(default=ZERO, sa_column=Column(Numeric(16, 2), nullable=False))
+    updated_at: datetime
+
+
+class Note(SQLModel, table=True):
+    """Free text, or a structured payer-call log when kind is 'call'."""
+
+    __table_args__ = (UniqueConstraint("workflow_id", "event_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    workflow_id: str | None = Field(default=None, max_length=80)
+    event_seq: int | None = None
+    kind: str = Field(default="text", max_length=20)
+    author: str = Field(max_length=60)
+    body: str = ""
+    representative: str = Field(default="", max_length=120)
+    reference_number: str = Field(default="", max_length=80)
+    outcome: str = Field(default="", max_length=200)
+    next_follow_up: date | None = None
+    created_at: datetime
+
+
+class ClaimEvent(SQLModel, table=True):
+    """The claim's timeline as its workflow saw it; (workflow_id, seq) makes writes idempotent.
+
+    `at` is in the workflow's own clock (scenario time in a simulation).
+    """
+
+    __tablename__ = "claim_event"
+    __table_args__ = (UniqueConstraint("workflow_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    workflow_id: str = Field(max_length=80)
+    seq: int
+    at: datetime
+    event: str = Field(max_length=40)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did or saw what, when. Never holds PHI in `detail`."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_audit_claim_at", "claim_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str | None = Field(default=None, max_length=120)
+    at: datetime
+    actor: str = Field(max_length=60)
+    action: str = Field(max_length=60)
+    claim_id: str | None = Field(default=None, max_length=64)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

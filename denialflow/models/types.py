@@ -1,0 +1,277 @@
+"""Plain value types shared by the database, the workflows, EDI and the web.
+
+Nothing here touches a database or Temporal, so workflow code may import it
+through the sandbox. Money is always Decimal, quantized to cents.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+CENT = Decimal("0.01")
+
+
+def to_money(value: object) -> Decimal:
+    """Decimal rounded to cents; floats are refused because they lose cents silently."""
+    if isinstance(value, float):
+        raise TypeError("money must be given as a string or Decimal, not a float")
+    if isinstance(value, Decimal):
+        amount = value
+    else:
+        amount = Decimal(str(value))
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# Serialized as a string so JSON, Temporal payloads and YAML never pass through float.
+Money = Annotated[
+    Decimal,
+    BeforeValidator(to_money),
+    PlainSerializer(lambda d: str(d), return_type=str, when_used="json"),
+]
+ZERO = Decimal("0.00")
+
+
+class ClaimStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PAID = "paid"
+    PARTIAL = "partially_paid"
+    DENIED = "denied"
+    APPEALED = "appealed"
+    PATIENT_BALANCE = "patient_balance"
+    CLOSED = "closed"
+
+
+class WorkItemKind(StrEnum):
+    FOLLOW_UP = "follow_up"
+    DENIAL = "denial"
+    UNDERPAYMENT = "underpayment"
+    APPEAL_FOLLOW_UP = "appeal_follow_up"
+    PATIENT_BALANCE = "patient_balance"
+    REJECTION = "rejection"
+
+
+class WorkItemState(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+class DenialCategory(StrEnum):
+    ELIGIBILITY = "eligibility"
+    AUTHORIZATION = "authorization"
+    CODING = "coding"
+    MEDICAL_NECESSITY = "medical_necessity"
+    DUPLICATE = "duplicate"
+    TIMELY_FILING = "timely_filing"
+    MISSING_INFORMATION = "missing_information"
+    COORDINATION_OF_BENEFITS = "coordination_of_benefits"
+    BUNDLING = "bundling"
+    CONTRACTUAL = "contractual"
+    PATIENT_RESPONSIBILITY = "patient_responsibility"
+    OTHER = "other"
+
+
+class Role(StrEnum):
+    SPECIALIST = "specialist"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class AdjustmentGroup(StrEnum):
+    CO = "CO"
+    PR = "PR"
+    OA = "OA"
+    PI = "PI"
+
+
+class EscalationReason(StrEnum):
+    SLA = "sla"
+    DEADLINE = "deadline"
+
+
+ESCALATION_QUEUE = "escalations"
+
+
+# --- payer rules -----------------------------------------------------------
+
+
+class EscalationPolicy(BaseModel):
+    """Business days past the SLA due date before an item reaches level 2,
+    and calendar days before a hard deadline that escalate straight to level 2."""
+
+    model_config = ConfigDict(frozen=True)
+
+    level2_after_business_days: int = Field(default=3, ge=0)
+    deadline_window_days: int = Field(default=7, ge=0)
+
+
+DEFAULT_SLA_BUSINESS_DAYS: dict[WorkItemKind, int] = {
+    WorkItemKind.FOLLOW_UP: 5,
+    WorkItemKind.DENIAL: 5,
+    WorkItemKind.UNDERPAYMENT: 10,
+    WorkItemKind.APPEAL_FOLLOW_UP: 5,
+    WorkItemKind.PATIENT_BALANCE: 10,
+    WorkItemKind.REJECTION: 2,
+}
+
+
+class PayerRules(BaseModel):
+    """Deadlines and cadences for one payer. Days are calendar days unless the
+    name says business days (SLA), which skip weekends and US federal holidays."""
+
+    model_config = ConfigDict(frozen=True)
+
+    timely_filing_days: int = Field(default=365, gt=0)
+    follow_up_first_days: int = Field(default=30, gt=0)
+    follow_up_every_days: int = Field(default=30, gt=0)
+    appeal_deadline_days: list[int] = Field(default_factory=lambda: [180, 60])
+    # Days a mailed decision is presumed to take to arrive; appeal clocks start then.
+    notice_receipt_days: int = Field(default=0, ge=0)
+    sla_business_days: dict[WorkItemKind, int] = Field(
+        default_factory=lambda: dict(DEFAULT_SLA_BUSINESS_DAYS)
+    )
+    escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+
+    def sla_for(self, kind: WorkItemKind) -> int:
+        return self.sla_business_days.get(kind, DEFAULT_SLA_BUSINESS_DAYS[kind])
+
+
+# --- claims and events -----------------------------------------------------
+
+
+class ClaimLineIn(BaseModel):
+    procedure_code: str = Field(min_length=1, max_length=12)
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: Decimal = Decimal("1")
+    charge: Money
+    diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], max_length=4)
+
+
+class ClaimIn(BaseModel):
+    """A claim as intake receives it (JSON API, CSV, 837P, demo seed)."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    payer_id: str
+    patient_name: str = ""
+    patient_birth_date: date | None = None
+    member_id: str = ""
+    service_date: date
+    submitted_on: date
+    charge: Money | None = None
+    diagnoses: list[str] = Field(default_factory=list)
+    lines: list[ClaimLineIn] = Field(default_factory=list)
+
+    def total_charge(self) -> Decimal:
+        if self.charge is not None:
+            return self.charge
+        return to_money(sum((line.charge for line in self.lines), ZERO))
+
+
+class ClaimFacts(BaseModel):
+    """What the claim workflow needs to know about its claim: no PHI."""
+
+    claim_id: str
+    payer_id: str
+    service_date: date
+    submitted_on: date
+    charge: Money
+
+
+class ClaimWorkflowInput(BaseModel):
+    claim: ClaimFacts
+    rules: PayerRules
+    # Seconds added to the workflow clock whenever a rule reads the time.
+    # Zero in production; the simulator uses it to replay a past calendar on a
+    # test server whose clock starts at the real present.
+    clock_offset_seconds: int = 0
+    # How long one database projection may run before Temporal retries it on another worker.
+    activity_timeout_seconds: int = 30
+
+
+class AdjustmentIn(BaseModel):
+    group: AdjustmentGroup
+    reason: str = Field(min_length=1, max_length=8)
+    amount: Money
+
+
+class RemittanceIn(BaseModel):
+    """One claim payment from an 835 (or a test/scenario), as posted."""
+
+    key: str = Field(min_length=1, description="idempotency key, unique per posted claim payment")
+    status_code: str = "1"
+    paid: Money = ZERO
+    patient_responsibility: Money = ZERO
+    adjustments: list[AdjustmentIn] = Field(default_factory=list)
+    remarks: list[str] = Field(default_factory=list)
+    payer_claim_control_number: str = ""
+    decision_date: date | None = None
+
+
+class AcknowledgementIn(BaseModel):
+    """A 277CA answer: accepted into adjudication or rejected at the front door."""
+
+    key: str = Field(min_length=1)
+    accepted: bool
+    category: str = ""
+    status_code: str = ""
+    message: str = ""
+
+
+class Actor(BaseModel):
+    username: str = Field(min_length=1)
+    role: Role = Role.SPECIALIST
+
+
+ActionKind = Literal[
+    "start_work",
+    "call_logged",
+    "appeal_filed",
+    "corrected_claim",
+    "write_off",
+    "transfer_to_patient",
+    "reassign",
+    "resolve",
+]
+
+
+class ActionIn(BaseModel):
+    """A person's action on a claim, sent as a workflow Update.
+
+    `expected_version` is the work item version the person saw; when another
+    person changed the item since, the action is refused as a conflict.
+    """
+
+    kind: ActionKind
+    by: Actor
+    work_item_id: str | None = None
+    expected_version: int | None = None
+    level: int | None = None
+    reason: str = ""
+    to_user: str | None = None
+    to_queue: str | None = None
+    follow_up_date: date | None = None
+    representative: str = ""
+    reference_number: str = ""
+    outcome: str = ""
+    note: str = ""
+
+
+class ActionResult(BaseModel):
+    ok: bool = True
+    message: str = ""
+    status: ClaimStatus
+    work_item_id: str | None = None
+    version: int | None = None
+
+
+class RemittanceResult(BaseModel):
+    duplicate: bool = False
+    status: ClaimStatus

@@ -1,0 +1,72 @@
+"""Connecting to Temporal and starting claim workflows, shared by the CLI, web and tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from denialflow.models.types import ClaimFacts, ClaimStatus, ClaimWorkflowInput, PayerRules
+from denialflow.workflows.search_attributes import PAYER_ATTR, SEARCH_ATTRIBUTES, STATUS_ATTR
+from denialflow.workflows.state import ClaimWorkflowRun
+
+
+
+def workflow_id(claim_id: str) -> str:
+    return f"claim-{claim_id}"
+
+
+async def connect(address: str, namespace: str = "default") -> Client:
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter
+    )
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={
+                name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+
+
+async def start_claim_workflow(
+    client: Client,
+    facts: ClaimFacts,
+    rules: PayerRules,
+    task_queue: str,
+    clock_offset: timedelta = timedelta(0),
+    activity_timeout_seconds: int = 30,
+) -> WorkflowHandle:
+    """Start the claim's workflow; starting one that already runs is not an error."""
+    run = ClaimWorkflowRun(
+        input=ClaimWorkflowInput(
+            claim=facts,
+            rules=rules,
+            clock_offset_seconds=int(clock_offset.total_seconds()),
+            activity_timeout_seconds=activity_timeout_seconds,
+        )
+    )
+    try:
+        return await client.start_workflow(
+            "ClaimWorkflow",
+            run,
+            id=workflow_id(facts.claim_id),
+            task_queue=task_queue,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(STATUS_ATTR, ClaimStatus.SUBMITTED.value),
+                    SearchAttributePair(PAYER_ATTR, facts.payer_id),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        return client.get_workflow_handle(workflow_id(facts.claim_id))

@@ -1,0 +1,173 @@
+"""The claim workflow's state and what it hands to the projection activity.
+
+Plain pydantic so it crosses the Temporal data converter, survives
+continue-as-new, and answers the `state` query as is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from denialflow.models.types import (
+    ZERO,
+    ClaimFacts,
+    ClaimStatus,
+    ClaimWorkflowInput,
+    EscalationReason,
+    Money,
+    WorkItemKind,
+    WorkItemState,
+)
+
+
+class WorkItemSnapshot(BaseModel):
+    id: str
+    claim_id: str
+    kind: WorkItemKind
+    queue: str
+    home_queue: str
+    assignee: str | None = None
+    state: WorkItemState = WorkItemState.OPEN
+    version: int = 1
+    category: str | None = None
+    reason_codes: list[str] = Field(default_factory=list)
+    next_action: str = ""
+    opened_at: datetime
+    due_at: datetime
+    level2_at: datetime
+    snoozed_until: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    escalation_level: int = 0
+    escalation_reason: EscalationReason | None = None
+    deadline_name: str | None = None
+    deadline_at: date | None = None
+    balance: Money = ZERO
+    likelihood: Decimal = Decimal(1)
+    urgency: Decimal = Decimal(1)
+    escalation_multiplier: Decimal = Decimal(1)
+    priority: Money = ZERO
+
+
+class TimelineEvent(BaseModel):
+    seq: int
+    at: datetime
+    event: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class NoteIn(BaseModel):
+    seq: int
+    kind: str = "text"
+    author: str
+    body: str = ""
+    representative: str = ""
+    reference_number: str = ""
+    outcome: str = ""
+    next_follow_up: date | None = None
+    at: datetime
+
+
+class AuditIn(BaseModel):
+    key: str
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClaimSnapshot(BaseModel):
+    """The claim row's workflow-owned columns."""
+
+    status: ClaimStatus
+    submitted_on: date
+    frequency_code: str
+    payer_claim_control_number: str
+    paid: Money
+    contractual: Money
+    patient_responsibility: Money
+    written_off: Money
+    balance: Money
+    appeal_level: int
+    timely_filing_deadline: date | None
+    next_follow_up_at: datetime | None
+    appeal_deadline: date | None
+    flags: list[str]
+
+
+class RemittancePosting(BaseModel):
+    """A remittance to store, sent with the projection that applies it."""
+
+    key: str
+    status_code: str
+    paid: Money
+    patient_responsibility: Money
+    payer_claim_control_number: str = ""
+    decision_date: date | None = None
+    remarks: list[str] = Field(default_factory=list)
+    adjustments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Projection(BaseModel):
+    """Everything one workflow step changed, written in one idempotent transaction."""
+
+    workflow_id: str
+    claim_id: str
+    at: datetime
+    claim: ClaimSnapshot
+    items: list[WorkItemSnapshot] = Field(default_factory=list)
+    events: list[TimelineEvent] = Field(default_factory=list)
+    notes: list[NoteIn] = Field(default_factory=list)
+    audits: list[AuditIn] = Field(default_factory=list)
+    remittances: list[RemittancePosting] = Field(default_factory=list)
+
+
+class ClaimState(BaseModel):
+    facts: ClaimFacts
+    status: ClaimStatus = ClaimStatus.SUBMITTED
+    submitted_on: date
+    frequency_code: str = "1"
+    acknowledged: bool = False
+    payer_claim_control_number: str = ""
+    paid: Money = ZERO
+    contractual: Money = ZERO
+    patient_responsibility: Money = ZERO
+    written_off: Money = ZERO
+    denied_category: str | None = None
+    decision_date: date | None = None
+    appeal_level: int = 0
+    appeal_deadline: date | None = None
+    next_follow_up_at: datetime | None = None
+    missed: list[str] = Field(default_factory=list)
+    items: dict[str, WorkItemSnapshot] = Field(default_factory=dict)
+    seq: int = 0
+    seen_keys: list[str] = Field(default_factory=list)
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still owed on the claim by anyone."""
+        return self.facts.charge - self.paid - self.contractual - self.written_off
+
+    @property
+    def payer_balance(self) -> Decimal:
+        return self.balance - self.patient_responsibility
+
+    def open_items(self) -> list[WorkItemSnapshot]:
+        return [i for i in self.items.values() if i.state != WorkItemState.CLOSED]
+
+    def open_item(self, kind: WorkItemKind) -> WorkItemSnapshot | None:
+        for item in self.items.values():
+            if item.kind == kind and item.state != WorkItemState.CLOSED:
+                return item
+        return None
+
+
+class ClaimWorkflowRun(BaseModel):
+    """The workflow argument: the claim's input, plus its state when continued as new."""
+
+    input: ClaimWorkflowInput
+    state: ClaimState | None = None

@@ -1,0 +1,101 @@
+"""Shared fixtures: a migrated database per test, and one time-skipping Temporal server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from denialflow.devserver import test_server_binary
+from denialflow.models.db import engine_for, session_scope
+from denialflow.models.migrate import upgrade
+from denialflow.models.reference import install_reference_data
+from denialflow.temporal import register_search_attributes
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def _fresh_postgres(url: str) -> str:
+    """A new empty database on the test server, so tests never see each other's rows."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = engine_for(url)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def make_engine(tmp_path: Path, backend: str) -> Engine:
+    if backend == "postgres":
+        engine = engine_for(_fresh_postgres(POSTGRES_URL))
+    else:
+        engine = engine_for(f"sqlite:///{tmp_path / 'denialflow.db'}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        install_reference_data(session)
+    return engine
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(tmp_path, "sqlite")
+    yield engine
+    engine.dispose()
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The same test on SQLite and on the PostgreSQL server that `make test` starts."""
+    if request.param == "postgres" and not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_DATABASE_URL is not set: make test starts PostgreSQL for CI")
+        pytest.skip("TEST_DATABASE_URL not set (make test starts a PostgreSQL server)")
+    engine = make_engine(tmp_path, request.param)
+    yield engine
+    engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=test_server_binary(),
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def client(env: WorkflowEnvironment) -> Client:
+    return env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4().hex[:8]}"
+
+
+async def eventually(check: Callable[[], object], timeout: float = 10.0) -> object:
+    """Poll a condition in real time: projections land a moment after the workflow moves."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {check}")
+        await asyncio.sleep(0.05)

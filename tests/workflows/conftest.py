@@ -1,0 +1,160 @@
+"""A harness that records claims, starts their real workflows on the time-skipping
+server, sends payer events and people's actions, and reads what the queues show."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest_asyncio
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from denialflow.activities.intake import payer_rules, record_claim
+from denialflow.models.db import session_scope
+from denialflow.models.tables import Claim, ClaimEvent, WorkItem
+from denialflow.models.types import (
+    ActionIn,
+    ActionResult,
+    Actor,
+    AdjustmentIn,
+    ClaimIn,
+    ClaimLineIn,
+    RemittanceIn,
+    RemittanceResult,
+    Role,
+)
+from denialflow.temporal import start_claim_workflow, workflow_id
+from denialflow.worker import build_worker
+from tests.conftest import eventually
+
+
+class Harness:
+    def __init__(self, env: WorkflowEnvironment, client: Client, engine: Engine, tq: str) -> None:
+        self.env = env
+        self.client = client
+        self.engine = engine
+        self.task_queue = tq
+        self._remits = 0
+
+    async def today(self) -> date:
+        return (await self.env.get_current_time()).date()
+
+    async def submit(
+        self,
+        claim_id: str,
+        payer: str = "commercial-uhc",
+        charge: str = "500.00",
+        submitted_days_ago: int = 0,
+        service_days_ago: int | None = None,
+    ) -> WorkflowHandle:
+        today = await self.today()
+        submitted = today - timedelta(days=submitted_days_ago)
+        service = today - timedelta(
+            days=submitted_days_ago + 3 if service_days_ago is None else service_days_ago
+        )
+        claim = ClaimIn(
+            id=claim_id,
+            payer_id=payer,
+            patient_name="Test Patient",
+            service_date=service,
+            submitted_on=submitted,
+            diagnoses=["J20.9"],
+            lines=[ClaimLineIn(procedure_code="99213", charge=charge)],
+        )
+        with session_scope(self.engine) as session:
+            facts = record_claim(session, claim)
+            rules = payer_rules(session, payer)
+        return await start_claim_workflow(self.client, facts, rules, self.task_queue)
+
+    def handle(self, claim_id: str) -> WorkflowHandle:
+        return self.client.get_workflow_handle(workflow_id(claim_id))
+
+    async def remit(
+        self,
+        claim_id: str,
+        paid: str = "0",
+        status_code: str = "1",
+        pr: str = "0",
+        adjustments: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+        decision_days_ago: int = 0,
+    ) -> RemittanceResult:
+        self._remits += 1
+        remit = RemittanceIn(
+            key=f"{claim_id}-r{self._remits}",
+            status_code=status_code,
+            paid=paid,
+            patient_responsibility=pr,
+            adjustments=[AdjustmentIn(group=g, reason=r, amount=a) for g, r, a in adjustments],
+            decision_date=(await self.today()) - timedelta(days=decision_days_ago),
+        )
+        return await self.handle(claim_id).execute_update(
+            "post_remittance", remit, result_type=RemittanceResult
+        )
+
+    async def deny(self, claim_id: str, reason: str = "50", amount: str = "500.00", **kw: Any):
+        return await self.remit(
+            claim_id, paid="0", status_code="4", adjustments=[("CO", reason, amount)], **kw
+        )
+
+    async def act(
+        self, claim_id: str, kind: str, by: str = "sam", role: Role = Role.SPECIALIST, **kw: Any
+    ) -> ActionResult:
+        action = ActionIn(kind=kind, by=Actor(username=by, role=role), **kw)
+        return await self.handle(claim_id).execute_update("act", action, result_type=ActionResult)
+
+    async def advance(self, days: float = 0, hours: float = 0) -> None:
+        await self.env.sleep(timedelta(days=days, hours=hours))
+
+    def open_items(self, claim_id: str) -> list[WorkItem]:
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(WorkItem).where(WorkItem.claim_id == claim_id, WorkItem.state != "closed")
+                )
+            )
+
+    def all_items(self, claim_id: str) -> list[WorkItem]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(WorkItem).where(WorkItem.claim_id == claim_id)))
+
+    def claim(self, claim_id: str) -> Claim:
+        with Session(self.engine) as session:
+            claim = session.get(Claim, claim_id)
+            assert claim is not None
+            return claim
+
+    def events(self, claim_id: str, name: str | None = None) -> list[ClaimEvent]:
+        with Session(self.engine) as session:
+            q = select(ClaimEvent).where(ClaimEvent.claim_id == claim_id)
+            if name:
+                q = q.where(ClaimEvent.event == name)
+            return list(session.exec(q.order_by(ClaimEvent.seq)))
+
+    async def wait_item(self, claim_id: str, kind: str, **fields: Any) -> WorkItem:
+        def found() -> WorkItem | None:
+            for item in self.open_items(claim_id):
+                if item.kind == kind and all(getattr(item, k) == v for k, v in fields.items()):
+                    return item
+            return None
+
+        return await eventually(found)  # type: ignore[return-value]
+
+    async def wait_status(self, claim_id: str, status: str) -> Claim:
+        return await eventually(  # type: ignore[return-value]
+            lambda: (c := self.claim(claim_id)).status == status and c
+        )
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+
+@pytest_asyncio.fixture
+async def harness(
+    env: WorkflowEnvironment, client: Client, engine: Engine, task_queue: str
+) -> AsyncIterator[Harness]:
+    async with build_worker(client, engine, task_queue):
+        yield Harness(env, client, engine, task_queue)
