@@ -74,8 +74,13 @@ def apply_projection(session: Session, p: Projection) -> None:
         row = session.get(WorkItem, item.id)
         values = _item_values(item)
         if row is None:
-            row = WorkItem(id=item.id, claim_id=item.claim_id, kind=item.kind.value, **values,
-                           updated_at=datetime.now(UTC))
+            row = WorkItem(
+                id=item.id,
+                claim_id=item.claim_id,
+                kind=item.kind.value,
+                **values,
+                updated_at=datetime.now(UTC),
+            )
         else:
             for name, value in values.items():
                 setattr(row, name, value)

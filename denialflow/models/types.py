@@ -6,7 +6,7 @@ through the sandbox. Money is always Decimal, quantized to cents.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -20,10 +20,7 @@ def to_money(value: object) -> Decimal:
     """Decimal rounded to cents; floats are refused because they lose cents silently."""
     if isinstance(value, float):
         raise TypeError("money must be given as a string or Decimal, not a float")
-    if isinstance(value, Decimal):
-        amount = value
-    else:
-        amount = Decimal(str(value))
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -8,6 +8,7 @@ written only by the projection activity, once per step, idempotently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -81,11 +82,11 @@ DEFAULT_LIKELIHOOD: dict[WorkItemKind, Decimal] = {
     WorkItemKind.REJECTION: Decimal("0.90"),
 }
 NEXT_ACTIONS: dict[WorkItemKind, str] = {
-    WorkItemKind.FOLLOW_UP: "Payer silent past cadence: check status (276 or portal) and log the call.",
-    WorkItemKind.APPEAL_FOLLOW_UP: "Appeal pending past cadence: confirm receipt and expected decision date.",
-    WorkItemKind.UNDERPAYMENT: "Paid below the expected amount: compare with the contract and dispute.",
-    WorkItemKind.PATIENT_BALANCE: "Bill the patient or a secondary payer for the remaining balance.",
-    WorkItemKind.REJECTION: "Rejected at the front door: fix the claim and resubmit before the filing limit.",
+    WorkItemKind.FOLLOW_UP: "Payer silent: check status (276 or portal), log the call.",
+    WorkItemKind.APPEAL_FOLLOW_UP: "Appeal pending: confirm receipt and the decision date.",
+    WorkItemKind.UNDERPAYMENT: "Paid below expected: compare with the contract, dispute.",
+    WorkItemKind.PATIENT_BALANCE: "Bill the patient or a secondary payer for what remains.",
+    WorkItemKind.REJECTION: "Rejected at the front door: fix, resubmit before the filing limit.",
 }
 
 
@@ -99,17 +100,30 @@ def _conflict(message: str) -> ApplicationError:
 
 @workflow.defn(name="ClaimWorkflow")
 class ClaimWorkflow:
-    def __init__(self) -> None:
-        self.s: ClaimState | None = None
-        self.rules = PayerRules()
-        self.offset = timedelta(0)
+    @workflow.init
+    def __init__(self, run: ClaimWorkflowRun) -> None:
+        # State exists before the first task runs, so an Update that arrives with the
+        # start is validated against the claim rather than refused.
+        self.rules = run.input.rules
+        self.offset = timedelta(seconds=run.input.clock_offset_seconds)
+        self.activity_timeout = timedelta(seconds=run.input.activity_timeout_seconds)
+        if run.state is not None:
+            self.s = run.state
+        else:
+            facts = run.input.claim
+            # Intake already recorded the claim as submitted, with its first follow-up
+            # date, so a claim with nothing due starts without touching the database.
+            self.s = ClaimState(
+                facts=facts,
+                submitted_on=facts.submitted_on,
+                next_follow_up_at=first_follow_up_at(facts.submitted_on, self.rules),
+            )
         self.lock = asyncio.Lock()
         self.inbox: list[RemittanceIn | AcknowledgementIn] = []
         self.rules_changed = False
         # Set by update handlers: they may have moved the next deadline earlier than
         # the timer the run loop is waiting on.
         self.poked = False
-        self.activity_timeout = timedelta(seconds=30)
         self._events: list[TimelineEvent] = []
         self._notes: list[NoteIn] = []
         self._audits: list[AuditIn] = []
@@ -129,32 +143,16 @@ class ClaimWorkflow:
 
     @workflow.run
     async def run(self, run: ClaimWorkflowRun) -> str:
-        self.rules = run.input.rules
-        self.offset = timedelta(seconds=run.input.clock_offset_seconds)
-        self.activity_timeout = timedelta(seconds=run.input.activity_timeout_seconds)
-        if run.state is not None:
-            self.s = run.state
-        else:
-            facts = run.input.claim
-            # Intake already recorded the claim as submitted, with its first follow-up
-            # date, so a claim with nothing due starts without touching the database.
-            self.s = ClaimState(
-                facts=facts,
-                submitted_on=facts.submitted_on,
-                next_follow_up_at=first_follow_up_at(facts.submitted_on, self.rules),
-            )
         async with self.lock:
             self._tick()
             await self._flush()
         while self.s.status not in TERMINAL:
             wake = self._next_wake()
             timeout = None if wake is None else max((wake - self.now()).total_seconds(), 0.001)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self.inbox) or self.rules_changed or self.poked, timeout=timeout
                 )
-            except TimeoutError:
-                pass
             async with self.lock:
                 self.poked = False
                 while self.inbox:
@@ -192,7 +190,6 @@ class ClaimWorkflow:
     @workflow.update(name="post_remittance")
     async def post_remittance(self, remit: RemittanceIn) -> RemittanceResult:
         async with self.lock:
-            assert self.s is not None
             if remit.key in self.s.seen_keys:
                 return RemittanceResult(duplicate=True, status=self.s.status)
             self._apply_payer_event(remit)
@@ -203,15 +200,12 @@ class ClaimWorkflow:
 
     @post_remittance.validator
     def _validate_remittance(self, remit: RemittanceIn) -> None:
-        if self.s is None:
-            raise _reject("claim workflow is still starting; try again")
         if self.s.status in TERMINAL and remit.key not in self.s.seen_keys:
             raise _reject(f"claim {self.s.facts.claim_id} is {self.s.status.value}")
 
     @workflow.update(name="post_acknowledgement")
     async def post_acknowledgement(self, ack: AcknowledgementIn) -> RemittanceResult:
         async with self.lock:
-            assert self.s is not None
             if ack.key in self.s.seen_keys:
                 return RemittanceResult(duplicate=True, status=self.s.status)
             self._apply_payer_event(ack)
@@ -221,7 +215,7 @@ class ClaimWorkflow:
             return RemittanceResult(status=self.s.status)
 
     def _apply_payer_event(self, event: RemittanceIn | AcknowledgementIn) -> None:
-        s = self._state()
+        s = self.s
         if event.key in s.seen_keys or s.status in TERMINAL:
             return
         s.seen_keys.append(event.key)
@@ -231,7 +225,7 @@ class ClaimWorkflow:
             self._apply_remittance(event)
 
     def _apply_acknowledgement(self, ack: AcknowledgementIn) -> None:
-        s = self._state()
+        s = self.s
         if s.status not in (ClaimStatus.SUBMITTED, ClaimStatus.REJECTED):
             self._event("acknowledgement_ignored", accepted=ack.accepted, status=s.status.value)
             return
@@ -250,7 +244,7 @@ class ClaimWorkflow:
         )
 
     def _apply_remittance(self, remit: RemittanceIn) -> None:
-        s = self._state()
+        s = self.s
         decision = remit.decision_date or self.today()
         s.acknowledged = True
         if remit.payer_claim_control_number:
@@ -323,12 +317,16 @@ class ClaimWorkflow:
             s.decision_date = decision
             self._set_appeal_clock(decision, level=1)
             self._set_status(ClaimStatus.PARTIAL)
-            self._open_item(WorkItemKind.UNDERPAYMENT, balance=payer_balance)
+            self._open_item(
+                WorkItemKind.UNDERPAYMENT, balance=payer_balance, since=start_of_day(decision)
+            )
             return
         if s.patient_responsibility > ZERO and s.balance > ZERO:
             self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "payer_paid")
             self._set_status(ClaimStatus.PATIENT_BALANCE)
-            self._open_item(WorkItemKind.PATIENT_BALANCE, balance=s.balance)
+            self._open_item(
+                WorkItemKind.PATIENT_BALANCE, balance=s.balance, since=start_of_day(decision)
+            )
             return
         self._close_all("paid")
         self._set_status(ClaimStatus.PAID)
@@ -340,7 +338,7 @@ class ClaimWorkflow:
         remit: RemittanceIn,
         partial: bool = False,
     ) -> None:
-        s = self._state()
+        s = self.s
         route = denial or carc.route("CO", "")
         s.decision_date = decision
         s.denied_category = route.category.value
@@ -370,10 +368,11 @@ class ClaimWorkflow:
             reason_codes=codes,
             next_action=action,
             likelihood=route.likelihood,
+            since=start_of_day(decision),
         )
 
     def _set_appeal_clock(self, decision: date, level: int) -> None:
-        s = self._state()
+        s = self.s
         s.appeal_deadline = appeal_deadline(decision, level, self.rules)
 
     # --- people's actions --------------------------------------------------
@@ -396,10 +395,10 @@ class ClaimWorkflow:
 
     @workflow.query(name="state")
     def state(self) -> ClaimState:
-        return self._state()
+        return self.s
 
     def _target(self, action: ActionIn) -> WorkItemSnapshot | None:
-        s = self._state()
+        s = self.s
         if action.work_item_id is not None:
             item = s.items.get(action.work_item_id)
             if item is None or item.state == WorkItemState.CLOSED:
@@ -412,17 +411,20 @@ class ClaimWorkflow:
         return items[0] if items else None
 
     def _check(self, action: ActionIn) -> None:
-        s = self._state()
+        s = self.s
         if s.status in TERMINAL:
             raise _reject(f"claim {s.facts.claim_id} is {s.status.value}; nothing is left to do")
         item = self._target(action)
-        if item is not None and action.expected_version is not None:
-            if item.version != action.expected_version:
-                who = item.assignee or "someone else"
-                raise _conflict(
-                    f"work item {item.id} was changed (now version {item.version}, "
-                    f"assigned to {who}) since you loaded it; reload and try again"
-                )
+        if (
+            item is not None
+            and action.expected_version is not None
+            and item.version != action.expected_version
+        ):
+            who = item.assignee or "someone else"
+            raise _conflict(
+                f"work item {item.id} was changed (now version {item.version}, "
+                f"assigned to {who}) since you loaded it; reload and try again"
+            )
         kind = action.kind
         needs_item = {"start_work", "call_logged", "reassign", "resolve"}
         if kind in needs_item and item is None:
@@ -472,9 +474,11 @@ class ClaimWorkflow:
                 raise _reject("reassign needs a person or a queue")
 
     def _check_appeal(self, action: ActionIn) -> None:
-        s = self._state()
-        if s.status not in DENIED_LIKE or s.open_item(WorkItemKind.DENIAL) is None and (
-            s.open_item(WorkItemKind.UNDERPAYMENT) is None
+        s = self.s
+        if (
+            s.status not in DENIED_LIKE
+            or s.open_item(WorkItemKind.DENIAL) is None
+            and (s.open_item(WorkItemKind.UNDERPAYMENT) is None)
         ):
             raise _reject(f"there is no denial to appeal; this claim is {s.status.value}")
         expected = s.appeal_level + 1
@@ -483,8 +487,7 @@ class ClaimWorkflow:
             raise _reject(f"the next appeal for this claim is level {expected}, not {level}")
         if level > len(self.rules.appeal_deadline_days):
             raise _reject(
-                f"this payer has {len(self.rules.appeal_deadline_days)} appeal levels; "
-                "all are used"
+                f"this payer has {len(self.rules.appeal_deadline_days)} appeal levels; all are used"
             )
         if s.appeal_deadline is not None and self.today() > s.appeal_deadline:
             raise _reject(
@@ -493,7 +496,7 @@ class ClaimWorkflow:
             )
 
     def _apply_action(self, action: ActionIn) -> ActionResult:
-        s = self._state()
+        s = self.s
         item = self._target(action)
         who = action.by.username
         kind = action.kind
@@ -595,11 +598,13 @@ class ClaimWorkflow:
         )
 
     def _resolve(self, item: WorkItemSnapshot, action: ActionIn) -> None:
-        s = self._state()
+        s = self.s
         self._close(item, "resolved")
         if item.kind == WorkItemKind.PATIENT_BALANCE:
             if not s.open_items():
-                self._set_status(ClaimStatus.CLOSED, reason=action.reason or "patient balance settled")
+                self._set_status(
+                    ClaimStatus.CLOSED, reason=action.reason or "patient balance settled"
+                )
         elif item.kind in (WorkItemKind.FOLLOW_UP, WorkItemKind.APPEAL_FOLLOW_UP):
             self._arm_follow_up(anchor=self.now(), first_days=self.rules.follow_up_every_days)
         elif item.kind == WorkItemKind.REJECTION:
@@ -616,7 +621,7 @@ class ClaimWorkflow:
     # --- timers: follow-ups, deadlines, escalation, urgency ----------------
 
     def _tick(self) -> None:
-        s = self._state()
+        s = self.s
         now = self.now()
         if s.status in TERMINAL:
             return
@@ -627,7 +632,7 @@ class ClaimWorkflow:
                 else WorkItemKind.FOLLOW_UP
             )
             if s.open_item(kind) is None:
-                self._open_item(kind)
+                self._open_item(kind, since=s.next_follow_up_at)
             s.next_follow_up_at = next_on_cadence(
                 s.next_follow_up_at, now, self.rules.follow_up_every_days
             )
@@ -635,9 +640,12 @@ class ClaimWorkflow:
         tf = self._filing_deadline()
         if tf is not None and now >= deadline_passes_at(tf):
             self._miss("timely_filing", tf)
-        if s.appeal_deadline is not None and s.status in DENIED_LIKE:
-            if now >= deadline_passes_at(s.appeal_deadline):
-                self._miss(f"appeal_level_{s.appeal_level + 1}", s.appeal_deadline)
+        if (
+            s.appeal_deadline is not None
+            and s.status in DENIED_LIKE
+            and now >= deadline_passes_at(s.appeal_deadline)
+        ):
+            self._miss(f"appeal_level_{s.appeal_level + 1}", s.appeal_deadline)
         for item in s.open_items():
             if item.state == WorkItemState.SNOOZED:
                 if item.snoozed_until is not None and now >= item.snoozed_until:
@@ -652,13 +660,13 @@ class ClaimWorkflow:
             self._reprioritize(item, now)
 
     def _filing_deadline(self) -> date | None:
-        s = self._state()
+        s = self.s
         if s.acknowledged or s.status not in (ClaimStatus.SUBMITTED, ClaimStatus.REJECTED):
             return None
         return timely_filing_deadline(s.facts.service_date, self.rules)
 
     def _item_deadline(self, item: WorkItemSnapshot) -> tuple[str | None, date | None]:
-        s = self._state()
+        s = self.s
         if item.kind in (WorkItemKind.FOLLOW_UP, WorkItemKind.REJECTION):
             tf = self._filing_deadline()
             return ("timely_filing", tf) if tf else (None, None)
@@ -691,7 +699,7 @@ class ClaimWorkflow:
         )
 
     def _reprioritize(self, item: WorkItemSnapshot, now: datetime) -> None:
-        s = self._state()
+        s = self.s
         balance = s.balance if item.kind == WorkItemKind.PATIENT_BALANCE else s.payer_balance
         days = days_until(item.deadline_at, now) if item.deadline_at else None
         parts = priority(balance, item.likelihood, days, item.escalation_level)
@@ -707,7 +715,7 @@ class ClaimWorkflow:
             self._touched.add(item.id)
 
     def _next_wake(self) -> datetime | None:
-        s = self._state()
+        s = self.s
         now = self.now()
         window = self.rules.escalation.deadline_window_days
         candidates: list[datetime | None] = []
@@ -724,7 +732,12 @@ class ClaimWorkflow:
                 continue
             candidates.append(
                 next_escalation_check(
-                    now, item.escalation_level, item.due_at, item.level2_at, item.deadline_at, window
+                    now,
+                    item.escalation_level,
+                    item.due_at,
+                    item.level2_at,
+                    item.deadline_at,
+                    window,
                 )
             )
             candidates.append(next_urgency_change(now, item.deadline_at, URGENCY_HORIZON_DAYS))
@@ -732,7 +745,7 @@ class ClaimWorkflow:
         return min(future) if future else None
 
     def _on_rules_changed(self) -> None:
-        s = self._state()
+        s = self.s
         for item in s.open_items():
             item.due_at = sla_due_at(item.opened_at, item.kind, self.rules)
             item.level2_at = level2_due_at(item.due_at, self.rules)
@@ -744,18 +757,14 @@ class ClaimWorkflow:
 
     # --- helpers that change state ----------------------------------------
 
-    def _state(self) -> ClaimState:
-        assert self.s is not None, "workflow state used before run() set it"
-        return self.s
-
     def _next_seq(self) -> int:
-        s = self._state()
+        s = self.s
         s.seq += 1
         return s.seq
 
-    def _event(self, name: str, **data: object) -> None:
+    def _event(self, event: str, /, **data: object) -> None:
         self._events.append(
-            TimelineEvent(seq=self._next_seq(), at=self.now(), event=name, data=data)
+            TimelineEvent(seq=self._next_seq(), at=self.now(), event=event, data=data)
         )
 
     def _audit(self, action: ActionIn, item: WorkItemSnapshot | None) -> None:
@@ -776,7 +785,7 @@ class ClaimWorkflow:
         )
 
     def _set_status(self, status: ClaimStatus, **data: object) -> None:
-        s = self._state()
+        s = self.s
         s.status = status
         self._claim_dirty = True
         self._event("claim_status", status=status.value, **data)
@@ -784,7 +793,7 @@ class ClaimWorkflow:
 
     def _arm_follow_up(self, anchor: datetime, first_days: int | None = None) -> None:
         days = self.rules.follow_up_first_days if first_days is None else first_days
-        self._state().next_follow_up_at = anchor + timedelta(days=days)
+        self.s.next_follow_up_at = anchor + timedelta(days=days)
         self._claim_dirty = True
 
     def _open_item(
@@ -796,12 +805,17 @@ class ClaimWorkflow:
         next_action: str | None = None,
         likelihood: Decimal | None = None,
         balance: Decimal | None = None,
+        since: datetime | None = None,
     ) -> WorkItemSnapshot:
-        s = self._state()
+        """Open a work item. `since` is when the work became due by the claim's own dates
+        (a follow-up date, a decision date): the SLA runs from then, so a backlog imported
+        late shows how long its work has really been waiting."""
+        s = self.s
         now = self.now()
+        opened = min(since, now) if since is not None else now
         queue = queue or DEFAULT_QUEUES.get(kind, "follow-up")
         seq = self._next_seq()
-        due = sla_due_at(now, kind, self.rules)
+        due = sla_due_at(opened, kind, self.rules)
         item = WorkItemSnapshot(
             id=f"{s.facts.claim_id}:{seq}",
             claim_id=s.facts.claim_id,
@@ -811,7 +825,7 @@ class ClaimWorkflow:
             category=category,
             reason_codes=reason_codes or [],
             next_action=next_action or NEXT_ACTIONS.get(kind, ""),
-            opened_at=now,
+            opened_at=opened,
             due_at=due,
             level2_at=level2_due_at(due, self.rules),
             likelihood=likelihood if likelihood is not None else DEFAULT_LIKELIHOOD[kind],
@@ -860,16 +874,16 @@ class ClaimWorkflow:
         self._event("work_item_closed", item=item.id, kind=item.kind.value, outcome=outcome)
 
     def _close_kinds(self, kinds: set[WorkItemKind], outcome: str) -> None:
-        for item in self._state().open_items():
+        for item in self.s.open_items():
             if item.kind in kinds:
                 self._close(item, outcome)
 
     def _close_all(self, outcome: str) -> None:
-        for item in self._state().open_items():
+        for item in self.s.open_items():
             self._close(item, outcome)
 
     def _miss(self, name: str, deadline: date) -> None:
-        s = self._state()
+        s = self.s
         if name in s.missed:
             return
         s.missed.append(name)
@@ -879,7 +893,7 @@ class ClaimWorkflow:
     # --- projection --------------------------------------------------------
 
     def _snapshot(self) -> ClaimSnapshot:
-        s = self._state()
+        s = self.s
         return ClaimSnapshot(
             status=s.status,
             submitted_on=s.submitted_on,
@@ -899,7 +913,7 @@ class ClaimWorkflow:
 
     async def _flush(self) -> None:
         """Write what changed since the last flush, then forget closed items."""
-        s = self._state()
+        s = self.s
         if not (self._events or self._touched or self._claim_dirty or self._notes):
             return
         projection = Projection(
@@ -926,4 +940,3 @@ class ClaimWorkflow:
         )
         for item_id in [i.id for i in s.items.values() if i.state == WorkItemState.CLOSED]:
             del s.items[item_id]
-

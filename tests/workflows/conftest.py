@@ -13,8 +13,6 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from denialflow.activities.intake import payer_rules, record_claim
-from denialflow.models.db import session_scope
 from denialflow.models.tables import Claim, ClaimEvent, WorkItem
 from denialflow.models.types import (
     ActionIn,
@@ -27,7 +25,8 @@ from denialflow.models.types import (
     RemittanceResult,
     Role,
 )
-from denialflow.temporal import start_claim_workflow, workflow_id
+from denialflow.operations import act, post_remittance, submit_claim
+from denialflow.temporal import workflow_id
 from denialflow.worker import build_worker
 from tests.conftest import eventually
 
@@ -39,6 +38,7 @@ class Harness:
         self.engine = engine
         self.task_queue = tq
         self._remits = 0
+        self.started: list[WorkflowHandle] = []
 
     async def today(self) -> date:
         return (await self.env.get_current_time()).date()
@@ -65,10 +65,18 @@ class Harness:
             diagnoses=["J20.9"],
             lines=[ClaimLineIn(procedure_code="99213", charge=charge)],
         )
-        with session_scope(self.engine) as session:
-            facts = record_claim(session, claim)
-            rules = payer_rules(session, payer)
-        return await start_claim_workflow(self.client, facts, rules, self.task_queue)
+        handle = await submit_claim(self.client, self.engine, claim, self.task_queue)
+        self.started.append(handle)
+        return handle
+
+    async def terminate_all(self) -> None:
+        # The time-skipping server is shared by the session: a workflow left running
+        # without its worker would hold time still for every later test.
+        for handle in self.started:
+            try:
+                await handle.terminate("test finished")
+            except Exception:  # noqa: BLE001 - already completed is fine
+                pass
 
     def handle(self, claim_id: str) -> WorkflowHandle:
         return self.client.get_workflow_handle(workflow_id(claim_id))
@@ -91,9 +99,7 @@ class Harness:
             adjustments=[AdjustmentIn(group=g, reason=r, amount=a) for g, r, a in adjustments],
             decision_date=(await self.today()) - timedelta(days=decision_days_ago),
         )
-        return await self.handle(claim_id).execute_update(
-            "post_remittance", remit, result_type=RemittanceResult
-        )
+        return await post_remittance(self.client, claim_id, remit)
 
     async def deny(self, claim_id: str, reason: str = "50", amount: str = "500.00", **kw: Any):
         return await self.remit(
@@ -104,7 +110,7 @@ class Harness:
         self, claim_id: str, kind: str, by: str = "sam", role: Role = Role.SPECIALIST, **kw: Any
     ) -> ActionResult:
         action = ActionIn(kind=kind, by=Actor(username=by, role=role), **kw)
-        return await self.handle(claim_id).execute_update("act", action, result_type=ActionResult)
+        return await act(self.client, claim_id, action)
 
     async def advance(self, days: float = 0, hours: float = 0) -> None:
         await self.env.sleep(timedelta(days=days, hours=hours))
@@ -113,7 +119,9 @@ class Harness:
         with Session(self.engine) as session:
             return list(
                 session.exec(
-                    select(WorkItem).where(WorkItem.claim_id == claim_id, WorkItem.state != "closed")
+                    select(WorkItem).where(
+                        WorkItem.claim_id == claim_id, WorkItem.state != "closed"
+                    )
                 )
             )
 
@@ -157,4 +165,6 @@ async def harness(
     env: WorkflowEnvironment, client: Client, engine: Engine, task_queue: str
 ) -> AsyncIterator[Harness]:
     async with build_worker(client, engine, task_queue):
-        yield Harness(env, client, engine, task_queue)
+        h = Harness(env, client, engine, task_queue)
+        yield h
+        await h.terminate_all()

@@ -1,0 +1,133 @@
+"""The `denialflow` command: one entry point for every process and tool."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from denialflow.settings import get_settings
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from denialflow.supervisor import up
+
+    return up(seed=not args.no_seed, demo_claims=args.demo_claims)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from denialflow.models.db import get_engine
+    from denialflow.worker import main_sync
+
+    settings = get_settings()
+    with contextlib.suppress(KeyboardInterrupt):
+        main_sync(
+            settings.temporal_address,
+            settings.temporal_namespace,
+            settings.task_queue,
+            get_engine(settings.effective_database_url),
+        )
+    return 0
+
+
+def _cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "denialflow.web.app:create_app",
+        factory=True,
+        host=args.host or settings.web_host,
+        port=args.port or settings.web_port,
+        log_level="warning",
+    )
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from denialflow.models.db import get_engine, session_scope
+    from denialflow.models.migrate import upgrade
+    from denialflow.models.reference import install_reference_data
+
+    engine = get_engine()
+    upgrade(engine)
+    with session_scope(engine) as session:
+        install_reference_data(session)
+    print("database is at the latest schema")
+    return 0
+
+
+def _cmd_seed(args: argparse.Namespace) -> int:
+    from denialflow.demo import seed_demo
+
+    settings = get_settings()
+    created = asyncio.run(seed_demo(settings, claims=args.claims, force=args.force))
+    print(f"seeded {created} demo claims" if created else "database already has claims: not seeded")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from denialflow.simulate import simulate_main
+
+    return simulate_main(args.scenario)
+
+
+def _cmd_edi_parse(args: argparse.Namespace) -> int:
+    from denialflow.edi.cli import parse_command
+
+    return parse_command(args.file)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="denialflow", description="Denial and follow-up management on Temporal."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", help="start Temporal dev server, worker and web app (make run)")
+    p.add_argument("--no-seed", action="store_true", help="do not seed demo data")
+    p.add_argument("--demo-claims", type=int, default=300, help="demo claims on first start")
+    p.set_defaults(func=_cmd_up)
+
+    p = sub.add_parser("worker", help="run the Temporal worker (workflows and activities)")
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("web", help="run the web app")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=_cmd_web)
+
+    p = sub.add_parser("migrate", help="bring the database schema up to date")
+    p.set_defaults(func=_cmd_migrate)
+
+    p = sub.add_parser("seed", help="seed demo claims through the running worker")
+    p.add_argument("--claims", type=int, default=300)
+    p.add_argument("--force", action="store_true", help="seed even if claims exist")
+    p.set_defaults(func=_cmd_seed)
+
+    p = sub.add_parser(
+        "simulate", help="run a scenario YAML through real workflows on a time-skipping server"
+    )
+    p.add_argument("scenario")
+    p.set_defaults(func=_cmd_simulate)
+
+    edi = sub.add_parser("edi", help="X12 tools").add_subparsers(dest="edi_command", required=True)
+    p = edi.add_parser("parse", help="print an X12 file as JSON")
+    p.add_argument("file")
+    p.set_defaults(func=_cmd_edi_parse)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The SDK logs workflow and activity arguments at debug level; keep PHI out of logs.
+    logging.getLogger("temporalio").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""What intake, the demo seed, the simulator and the web do to claims, in one place.
+
+Each function either records and starts, or sends one Update to the claim's
+workflow and returns its answer; a refused action raises ActionRefused with
+the workflow's own reason and leaves everything unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from denialflow.activities.intake import payer_rules, record_claim
+from denialflow.models.db import session_scope
+from denialflow.models.types import (
+    AcknowledgementIn,
+    ActionIn,
+    ActionResult,
+    ClaimIn,
+    RemittanceIn,
+    RemittanceResult,
+)
+from denialflow.temporal import start_claim_workflow, workflow_id
+
+
+class ActionRefused(Exception):
+    """The workflow refused an action or event; `conflict` when someone else got there first."""
+
+    def __init__(self, message: str, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.conflict = conflict
+
+
+async def submit_claim(
+    client: Client,
+    engine: Engine,
+    claim: ClaimIn,
+    task_queue: str,
+    clock_offset: timedelta = timedelta(0),
+    actor: str = "system",
+    activity_timeout_seconds: int = 30,
+) -> WorkflowHandle:
+    with session_scope(engine) as session:
+        facts = record_claim(session, claim, actor=actor)
+        rules = payer_rules(session, claim.payer_id)
+    return await start_claim_workflow(
+        client,
+        facts,
+        rules,
+        task_queue,
+        clock_offset=clock_offset,
+        activity_timeout_seconds=activity_timeout_seconds,
+    )
+
+
+async def _update(client: Client, claim_id: str, name: str, arg: object, result_type: type):
+    handle = client.get_workflow_handle(workflow_id(claim_id))
+    try:
+        return await handle.execute_update(name, arg, result_type=result_type)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            raise ActionRefused(cause.message, conflict=cause.type == "Conflict") from None
+        raise
+
+
+async def post_remittance(client: Client, claim_id: str, remit: RemittanceIn) -> RemittanceResult:
+    return await _update(client, claim_id, "post_remittance", remit, RemittanceResult)
+
+
+async def post_acknowledgement(
+    client: Client, claim_id: str, ack: AcknowledgementIn
+) -> RemittanceResult:
+    return await _update(client, claim_id, "post_acknowledgement", ack, RemittanceResult)
+
+
+async def act(client: Client, claim_id: str, action: ActionIn) -> ActionResult:
+    return await _update(client, claim_id, "act", action, ActionResult)
