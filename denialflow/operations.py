@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from denialflow.activities.intake import payer_rules, record_claim
 from denialflow.models.db import session_scope
@@ -65,6 +66,12 @@ async def _update(client: Client, claim_id: str, name: str, arg: object, result_
         cause = err.cause
         if isinstance(cause, ApplicationError):
             raise ActionRefused(cause.message, conflict=cause.type == "Conflict") from None
+        raise
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ActionRefused(
+                f"claim {claim_id} is closed: its workflow has finished, nothing is left to do"
+            ) from None
         raise
 
 

@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from denialflow.models.tables import Claim, ClaimEvent, WorkItem
+from denialflow.models.db import session_scope
+from denialflow.models.tables import Claim, ClaimEvent, Payer, WorkItem
 from denialflow.models.types import (
     ActionIn,
     ActionResult,
@@ -21,6 +22,7 @@ from denialflow.models.types import (
     AdjustmentIn,
     ClaimIn,
     ClaimLineIn,
+    PayerRules,
     RemittanceIn,
     RemittanceResult,
     Role,
@@ -77,6 +79,12 @@ class Harness:
                 await handle.terminate("test finished")
             except Exception:  # noqa: BLE001 - already completed is fine
                 pass
+
+    def add_payer(self, payer_id: str, **rules: Any) -> None:
+        with session_scope(self.engine) as session:
+            session.add(
+                Payer(id=payer_id, name=payer_id, rules=PayerRules(**rules).model_dump(mode="json"))
+            )
 
     def handle(self, claim_id: str) -> WorkflowHandle:
         return self.client.get_workflow_handle(workflow_id(claim_id))

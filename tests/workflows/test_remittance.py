@@ -1,0 +1,109 @@
+"""Remittances move the claim: paid closes, patient responsibility and shortfalls open work."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from denialflow.models.tables import Remittance, RemittanceAdjustment
+from tests.workflows.conftest import Harness
+
+
+async def test_paid_in_full_closes_the_claim_and_its_follow_up(harness: Harness) -> None:
+    await harness.submit("RM-1", charge="250.00")
+    await harness.advance(days=31)
+    await harness.wait_item("RM-1", "follow_up")
+    await harness.remit("RM-1", paid="175.00", adjustments=[("CO", "45", "75.00")])
+    claim = await harness.wait_status("RM-1", "paid")
+    assert (claim.paid, claim.contractual, claim.balance) == (
+        Decimal("175.00"),
+        Decimal("75.00"),
+        Decimal("0.00"),
+    )
+    assert harness.open_items("RM-1") == []
+    (closed,) = harness.all_items("RM-1")
+    assert closed.outcome == "payer_answered"
+    assert await harness.handle("RM-1").result() == "paid"
+
+
+async def test_patient_responsibility_opens_a_patient_balance_item(harness: Harness) -> None:
+    await harness.submit("RM-2", charge="200.00")
+    await harness.remit(
+        "RM-2", paid="120.00", pr="40.00", adjustments=[("CO", "45", "40.00"), ("PR", "2", "40.00")]
+    )
+    item = await harness.wait_item("RM-2", "patient_balance")
+    assert item.queue == "patient"
+    assert item.balance == Decimal("40.00")
+    assert harness.claim("RM-2").status == "patient_balance"
+    await harness.act("RM-2", "resolve", work_item_id=item.id, reason="patient paid at front desk")
+    await harness.wait_status("RM-2", "closed")
+
+
+async def test_unexplained_shortfall_opens_an_underpayment(harness: Harness) -> None:
+    await harness.submit("RM-3", charge="500.00")
+    await harness.remit("RM-3", paid="300.00", adjustments=[("CO", "45", "100.00")])
+    item = await harness.wait_item("RM-3", "underpayment")
+    assert item.queue == "underpayments"
+    assert item.balance == Decimal("100.00")
+    assert harness.claim("RM-3").status == "partially_paid"
+
+
+async def test_partial_denial_of_some_lines_opens_a_denial(harness: Harness) -> None:
+    await harness.submit("RM-4", charge="500.00")
+    await harness.remit(
+        "RM-4", paid="200.00", adjustments=[("CO", "45", "100.00"), ("CO", "97", "200.00")]
+    )
+    item = await harness.wait_item("RM-4", "denial")
+    assert item.category == "bundling"
+    assert item.balance == Decimal("200.00")
+    assert harness.claim("RM-4").status == "partially_paid"
+
+
+async def test_same_remittance_twice_posts_once(harness: Harness) -> None:
+    from denialflow.models.types import AdjustmentIn, RemittanceIn
+    from denialflow.operations import post_remittance
+
+    await harness.submit("RM-5", charge="100.00")
+    remit = RemittanceIn(
+        key="ERA-77:RM-5",
+        status_code="4",
+        adjustments=[AdjustmentIn(group="CO", reason="27", amount="100.00")],
+    )
+    first = await post_remittance(harness.client, "RM-5", remit)
+    second = await post_remittance(harness.client, "RM-5", remit)
+    assert (first.duplicate, second.duplicate) == (False, True)
+    await harness.wait_item("RM-5", "denial")
+    with Session(harness.engine) as session:
+        rows = session.exec(select(Remittance).where(Remittance.claim_id == "RM-5")).all()
+        assert len(rows) == 1
+        adjustments = session.exec(
+            select(RemittanceAdjustment).where(RemittanceAdjustment.remittance_id == rows[0].id)
+        ).all()
+        assert [(a.group, a.reason, a.category) for a in adjustments] == [
+            ("CO", "27", "eligibility")
+        ]
+    assert len(harness.all_items("RM-5")) == 1
+
+
+async def test_reversal_takes_back_a_payment_and_waits_for_the_correction(
+    harness: Harness,
+) -> None:
+    await harness.submit("RM-6", charge="300.00")
+    await harness.remit(
+        "RM-6", paid="200.00", pr="50.00", adjustments=[("CO", "45", "50.00"), ("PR", "1", "50.00")]
+    )
+    await harness.wait_item("RM-6", "patient_balance")
+    await harness.remit(
+        "RM-6",
+        status_code="22",
+        paid="-200.00",
+        pr="-50.00",
+        adjustments=[("CO", "45", "-50.00"), ("PR", "1", "-50.00")],
+    )
+    claim = await harness.wait_status("RM-6", "accepted")
+    assert claim.paid == Decimal("0.00")
+    assert claim.balance == Decimal("300.00")
+    assert harness.open_items("RM-6") == []
+    await harness.remit("RM-6", paid="250.00", adjustments=[("CO", "45", "50.00")])
+    await harness.wait_status("RM-6", "paid")
