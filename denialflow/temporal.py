@@ -16,7 +16,6 @@ from denialflow.workflows.search_attributes import PAYER_ATTR, SEARCH_ATTRIBUTES
 from denialflow.workflows.state import ClaimWorkflowRun
 
 
-
 def workflow_id(claim_id: str) -> str:
     return f"claim-{claim_id}"
 

@@ -110,6 +110,22 @@ class EscalationPolicy(BaseModel):
     deadline_window_days: int = Field(default=7, ge=0)
 
 
+class PriorityPolicy(BaseModel):
+    """How money at risk becomes a rank: urgency rises linearly from 1 at `horizon_days`
+    (or more) before the nearest deadline to `max_urgency` on its last day; escalation
+    levels multiply; `likelihood` overrides the recovery odds by denial category or by
+    work item kind (e.g. {"coding": "0.8", "follow_up": "0.95"})."""
+
+    model_config = ConfigDict(frozen=True)
+
+    horizon_days: int = Field(default=30, ge=2)
+    max_urgency: Decimal = Field(default=Decimal(30), ge=1)
+    escalation_multipliers: list[Decimal] = Field(
+        default_factory=lambda: [Decimal(1), Decimal(2), Decimal(4)], min_length=3, max_length=3
+    )
+    likelihood: dict[str, Decimal] = Field(default_factory=dict)
+
+
 DEFAULT_SLA_BUSINESS_DAYS: dict[WorkItemKind, int] = {
     WorkItemKind.FOLLOW_UP: 5,
     WorkItemKind.DENIAL: 5,
@@ -136,6 +152,7 @@ class PayerRules(BaseModel):
         default_factory=lambda: dict(DEFAULT_SLA_BUSINESS_DAYS)
     )
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    priority: PriorityPolicy = Field(default_factory=PriorityPolicy)
 
     def sla_for(self, kind: WorkItemKind) -> int:
         return self.sla_business_days.get(kind, DEFAULT_SLA_BUSINESS_DAYS[kind])

@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
         next_escalation_check,
         next_urgency_change,
     )
-    from denialflow.workflows.rules.priority import URGENCY_HORIZON_DAYS, priority
+    from denialflow.workflows.rules.priority import priority
     from denialflow.workflows.search_attributes import STATUS_ATTR
     from denialflow.workflows.state import (
         AuditIn,
@@ -357,7 +357,9 @@ class ClaimWorkflow:
             existing.reason_codes = codes
             existing.category = route.category.value
             existing.next_action = action
-            existing.likelihood = route.likelihood
+            existing.likelihood = self._likelihood(
+                WorkItemKind.DENIAL, route.category.value, route.likelihood
+            )
             existing.version += 1
             self._touched.add(existing.id)
             return
@@ -702,7 +704,7 @@ class ClaimWorkflow:
         s = self.s
         balance = s.balance if item.kind == WorkItemKind.PATIENT_BALANCE else s.payer_balance
         days = days_until(item.deadline_at, now) if item.deadline_at else None
-        parts = priority(balance, item.likelihood, days, item.escalation_level)
+        parts = priority(balance, item.likelihood, days, item.escalation_level, self.rules.priority)
         if (
             parts.score != item.priority
             or parts.urgency != item.urgency
@@ -740,7 +742,9 @@ class ClaimWorkflow:
                     window,
                 )
             )
-            candidates.append(next_urgency_change(now, item.deadline_at, URGENCY_HORIZON_DAYS))
+            candidates.append(
+                next_urgency_change(now, item.deadline_at, self.rules.priority.horizon_days)
+            )
         future = [c for c in candidates if c is not None and c > now]
         return min(future) if future else None
 
@@ -828,7 +832,7 @@ class ClaimWorkflow:
             opened_at=opened,
             due_at=due,
             level2_at=level2_due_at(due, self.rules),
-            likelihood=likelihood if likelihood is not None else DEFAULT_LIKELIHOOD[kind],
+            likelihood=self._likelihood(kind, category, likelihood),
             balance=balance if balance is not None else s.payer_balance,
         )
         s.items[item.id] = item
@@ -848,6 +852,16 @@ class ClaimWorkflow:
             )
         )
         return item
+
+    def _likelihood(
+        self, kind: WorkItemKind, category: str | None, default: Decimal | None
+    ) -> Decimal:
+        overrides = self.rules.priority.likelihood
+        if category and category in overrides:
+            return overrides[category]
+        if kind.value in overrides:
+            return overrides[kind.value]
+        return default if default is not None else DEFAULT_LIKELIHOOD[kind]
 
     def _bump(self, item: WorkItemSnapshot) -> None:
         item.version += 1

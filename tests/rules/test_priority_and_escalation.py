@@ -57,6 +57,19 @@ def test_escalated_items_rank_above_their_unescalated_peers() -> None:
     )
 
 
+def test_policy_is_configurable() -> None:
+    from denialflow.models.types import PriorityPolicy
+
+    policy = PriorityPolicy(
+        horizon_days=11, max_urgency=Decimal(6), escalation_multipliers=[1, 3, 9]
+    )
+    assert urgency(11, policy) == 1
+    assert urgency(6, policy) == Decimal("3.5")
+    assert urgency(1, policy) == 6
+    parts = priority(Decimal("100"), Decimal("0.5"), 6, 2, policy)
+    assert (parts.escalation_multiplier, parts.score) == (9, Decimal("1575.00"))
+
+
 def test_negative_balance_never_makes_negative_priority() -> None:
     assert priority(Decimal("-20"), Decimal("0.5"), None, 0).score == Decimal("0.00")
 

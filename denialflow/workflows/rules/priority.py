@@ -1,8 +1,9 @@
 """Priority: explainable money at risk.
 
 score = open balance x likelihood of recovery x urgency x escalation multiplier.
-Urgency is 1 with 30 or more calendar days to the nearest deadline (or none) and
-rises by one a day to 30 on the last day; a passed deadline stays at 30.
+With the default policy, urgency is 1 with 30 or more calendar days to the nearest
+deadline (or none) and rises by one a day to 30 on the last day; a passed deadline
+stays at the maximum. The policy is data (PriorityPolicy, per payer).
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from denialflow.models.types import Money, to_money
+from denialflow.models.types import Money, PriorityPolicy, to_money
 
-URGENCY_HORIZON_DAYS = 30
-MAX_URGENCY = 30
-ESCALATION_MULTIPLIERS: dict[int, Decimal] = {0: Decimal(1), 1: Decimal(2), 2: Decimal(4)}
+DEFAULT_POLICY = PriorityPolicy()
 
 
 class PriorityParts(BaseModel):
@@ -32,23 +31,30 @@ class PriorityParts(BaseModel):
         )
 
 
-def urgency(days_to_deadline: int | None) -> Decimal:
-    if days_to_deadline is None or days_to_deadline >= URGENCY_HORIZON_DAYS:
+def urgency(days_to_deadline: int | None, policy: PriorityPolicy = DEFAULT_POLICY) -> Decimal:
+    horizon = policy.horizon_days
+    if days_to_deadline is None or days_to_deadline >= horizon:
         return Decimal(1)
     if days_to_deadline <= 1:
-        return Decimal(MAX_URGENCY)
-    return Decimal(URGENCY_HORIZON_DAYS + 1 - days_to_deadline)
+        return policy.max_urgency
+    rise = (policy.max_urgency - 1) * (horizon - days_to_deadline) / (horizon - 1)
+    return (1 + rise).quantize(Decimal("0.001")).normalize()
 
 
-def escalation_multiplier(level: int) -> Decimal:
-    return ESCALATION_MULTIPLIERS.get(level, ESCALATION_MULTIPLIERS[max(ESCALATION_MULTIPLIERS)])
+def escalation_multiplier(level: int, policy: PriorityPolicy = DEFAULT_POLICY) -> Decimal:
+    multipliers = policy.escalation_multipliers
+    return multipliers[min(max(level, 0), len(multipliers) - 1)]
 
 
 def priority(
-    balance: Decimal, likelihood: Decimal, days_to_deadline: int | None, escalation_level: int
+    balance: Decimal,
+    likelihood: Decimal,
+    days_to_deadline: int | None,
+    escalation_level: int,
+    policy: PriorityPolicy = DEFAULT_POLICY,
 ) -> PriorityParts:
-    u = urgency(days_to_deadline)
-    m = escalation_multiplier(escalation_level)
+    u = urgency(days_to_deadline, policy)
+    m = escalation_multiplier(escalation_level, policy)
     balance = max(to_money(balance), Decimal("0.00"))
     return PriorityParts(
         balance=balance,
