@@ -7,20 +7,25 @@ the workflow's own reason and leaves everything unchanged.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from denialflow.activities.intake import payer_rules, record_claim
 from denialflow.models.db import session_scope
+from denialflow.models.tables import AuditEvent, Claim, Payer
 from denialflow.models.types import (
     AcknowledgementIn,
     ActionIn,
     ActionResult,
     ClaimIn,
+    ClaimStatus,
+    PayerRules,
     RemittanceIn,
     RemittanceResult,
 )
@@ -83,6 +88,42 @@ async def post_acknowledgement(
     client: Client, claim_id: str, ack: AcknowledgementIn
 ) -> RemittanceResult:
     return await _update(client, claim_id, "post_acknowledgement", ack, RemittanceResult)
+
+
+async def change_payer_rules(
+    client: Client, engine: Engine, payer_id: str, rules: PayerRules, actor: str
+) -> int:
+    """Save a payer's rules (audited with before and after) and tell every open claim of
+    that payer, whose workflows recompute SLAs and the current appeal deadline.
+    Returns how many claims were told."""
+    with session_scope(engine) as session:
+        payer = session.get(Payer, payer_id)
+        if payer is None:
+            raise ActionRefused(f"unknown payer {payer_id!r}")
+        before = payer.rules
+        payer.rules = rules.model_dump(mode="json")
+        session.add(payer)
+        session.add(
+            AuditEvent(
+                at=datetime.now(UTC),
+                actor=actor,
+                action="payer_rules_changed",
+                detail={"payer": payer_id, "before": before, "after": payer.rules},
+            )
+        )
+        open_claims = session.exec(
+            select(Claim.id).where(
+                Claim.payer_id == payer_id,
+                col(Claim.status).not_in([ClaimStatus.PAID.value, ClaimStatus.CLOSED.value]),
+            )
+        ).all()
+    told = 0
+    for claim_id in open_claims:
+        handle = client.get_workflow_handle(workflow_id(claim_id))
+        with contextlib.suppress(RPCError):  # finished meanwhile: nothing to recompute
+            await handle.signal("rules_changed", rules)
+            told += 1
+    return told
 
 
 async def act(client: Client, claim_id: str, action: ActionIn) -> ActionResult:
