@@ -165,6 +165,7 @@ class ClaimWorkflow:
             if (
                 workflow.info().is_continue_as_new_suggested()
                 and self.s.status not in TERMINAL
+                and not self.inbox
                 and workflow.all_handlers_finished()
             ):
                 current = run.input.model_copy(update={"rules": self.rules})
