@@ -1,0 +1,24 @@
+# One image for denialflow's stateless processes: `denialflow web`, `denialflow worker`
+# and the one-shot `denialflow migrate`. docker-compose.yml shows how they fit together.
+# Not built or exercised by CI.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY denialflow ./denialflow
+RUN pip install . \
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin denialflow
+
+# Nothing here keeps state: the database is DATABASE_URL, workflows live in Temporal.
+# The var dir only matters for the SQLite default, which containers should not use.
+ENV DENIALFLOW_VAR_DIR=/tmp/denialflow \
+    DENIALFLOW_WEB_HOST=0.0.0.0 \
+    DENIALFLOW_WEB_PORT=8000
+USER denialflow
+EXPOSE 8000
+CMD ["denialflow", "web"]

