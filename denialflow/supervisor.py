@@ -62,6 +62,8 @@ def up(seed: bool = True, demo_claims: int = 300) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _on_signal)
+    # Installed explicitly: a shell that starts us in the background ignores SIGINT.
+    signal.signal(signal.SIGINT, _on_signal)
 
     engine = get_engine(settings.effective_database_url)
     upgrade(engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -10,10 +11,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from denialflow.models.types import ClaimFacts, ClaimStatus, ClaimWorkflowInput, PayerRules
 from denialflow.workflows.search_attributes import PAYER_ATTR, SEARCH_ATTRIBUTES, STATUS_ATTR
 from denialflow.workflows.state import ClaimWorkflowRun
+
+log = logging.getLogger(__name__)
 
 
 def workflow_id(claim_id: str) -> str:
@@ -26,15 +30,31 @@ async def connect(address: str, namespace: str = "default") -> Client:
     )
 
 
-async def register_search_attributes(client: Client, namespace: str = "default") -> None:
-    await client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=namespace,
-            search_attributes={
-                name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in SEARCH_ATTRIBUTES
-            },
+async def register_search_attributes(client: Client, namespace: str = "default") -> bool:
+    """Register our search attributes; True when they are there afterwards.
+
+    Safe to call at every worker start: existing attributes are fine, and a cluster
+    whose operator API we may not use (Temporal Cloud) is left to its admins."""
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace,
+                search_attributes={
+                    name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in SEARCH_ATTRIBUTES
+                },
+            )
         )
-    )
+    except RPCError as err:
+        if err.status == RPCStatusCode.ALREADY_EXISTS:
+            return True
+        log.warning(
+            "could not register search attributes %s (%s); ask the cluster admin to add "
+            "them as Keyword",
+            ", ".join(SEARCH_ATTRIBUTES),
+            err.message,
+        )
+        return False
+    return True
 
 
 async def start_claim_workflow(

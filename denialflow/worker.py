@@ -36,9 +36,10 @@ def build_worker(
 
 
 async def run_worker(address: str, namespace: str, task_queue: str, engine: Engine) -> None:
-    from denialflow.temporal import connect
+    from denialflow.temporal import connect, register_search_attributes
 
     client = await connect(address, namespace)
+    await register_search_attributes(client, namespace)
     worker = build_worker(client, engine, task_queue)
     log.info("worker polling task queue %s on %s", task_queue, address)
     await worker.run()
