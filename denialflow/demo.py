@@ -226,7 +226,14 @@ async def seed_demo(settings: Settings, claims: int = 300, force: bool = False) 
 
     async def one(claim: ClaimIn, stage: str, decided: date) -> None:
         async with semaphore:
-            await submit_claim(client, engine, claim, settings.task_queue, actor="demo-seed")
+            await submit_claim(
+                client,
+                engine,
+                claim,
+                settings.task_queue,
+                actor="demo-seed",
+                activity_timeout_seconds=settings.activity_timeout_seconds,
+            )
             await _drive(client, claim, stage, random.Random(claim.id), decided)
 
     await asyncio.gather(*(one(c, s, d) for c, s, d in plans))

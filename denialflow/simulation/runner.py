@@ -22,6 +22,7 @@ print the same timeline on every run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import tempfile
 import time
@@ -58,8 +59,8 @@ from denialflow.models.types import (
     RemittanceIn,
 )
 from denialflow.operations import ActionRefused, act, post_remittance, submit_claim
-from denialflow.simulation.scenario import ClaimSpec, EventSpec, Scenario, start_of
-from denialflow.temporal import register_search_attributes, workflow_id
+from denialflow.simulation.scenario import ClaimSpec, EventSpec, Scenario
+from denialflow.temporal import register_search_attributes
 from denialflow.worker import build_worker
 
 # Timers due this close after a step fire before the step: workflow timers run a few
@@ -299,8 +300,9 @@ class _Run:
     # --- the clock -----------------------------------------------------------
 
     async def fix_offset(self) -> None:
-        """Scenario time = server time + offset, for the whole run; whole seconds, so the
-        scenario's midnights fall on the server's whole seconds."""
+        """Scenario time = server time + offset, fixed for the whole run. Whole seconds (the
+        workflow input carries seconds), rounded down so the scenario starts no later than
+        `start`; the first step sleeps the rest of the way."""
         server_now = await self.env.get_current_time()
         self.offset = timedelta(
             seconds=math.floor((self.scenario.begins - server_now).total_seconds())
@@ -452,10 +454,8 @@ class _Run:
         for claim_id, handle in self.started.items():
             if claim_id in self.finished:
                 continue
-            try:
+            with contextlib.suppress(RPCError):  # already completed
                 await handle.terminate("simulation finished")
-            except RPCError:
-                pass  # already completed
 
 
 async def run_scenario(scenario: Scenario) -> list[dict[str, Any]]:

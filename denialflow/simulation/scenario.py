@@ -7,10 +7,31 @@ as decimals through their text: YAML turns `12.5` into a float, and
 `Decimal(str(12.5))` is exactly 12.50, which is safe for the two-decimal amounts a
 scenario carries; an amount with fractions of a cent is refused rather than rounded.
 Times are whole minutes in UTC (a bare date means midnight UTC).
+
+    name, description        optional text
+    start, until             dates; `until` is inclusive (the run ends at midnight after it)
+    payers:                  by id; a shipped profile is changed, an unknown id is added
+      ID: {name, timely_filing_days, follow_up_days (or follow_up_first_days and
+           follow_up_every_days), appeal_deadline_days: [per level], notice_receipt_days,
+           sla_business_days: {KIND: days}, escalation: {level2_after_business_days,
+           deadline_window_days}}
+    claims:                  id, payer, service_date, submitted, charge (or the lines' sum),
+                             diagnoses, lines: [{code, charge, units, modifiers, diagnoses}],
+                             patient, member_id
+    events:                  in time order; at (date or date and time), claim, and one of
+      remit: {status_code, paid, patient_responsibility, adjustments: [{group, reason,
+              amount}], remarks, payer_claim_control_number, decision_date (default: at)}
+      action: {kind, by, role (default specialist; supervisor for reassign), item, level,
+               reason, to (reassign: a username or queue:NAME), follow_up_date,
+               representative, reference_number, outcome, note}
+
+A claim submitted before `start` starts at `start`, and its workflow catches up on
+what is already overdue.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import types
 import typing
@@ -29,6 +50,7 @@ from pydantic import (
     Field,
     Strict,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -149,10 +171,8 @@ def _moment(value: object) -> datetime:
             return start_of(date.fromisoformat(text))
         except ValueError:
             pass
-        try:
+        with contextlib.suppress(ValueError):
             moment = datetime.fromisoformat(text)
-        except ValueError:
-            pass
     if moment is None:
         raise ValueError(
             f"{value!r} is not a date (2025-03-01) or a date and time (2025-03-01T09:30:00Z)"
@@ -277,7 +297,7 @@ class ClaimSpec(_Strict):
 
     @field_validator("submitted")
     @classmethod
-    def _not_before_service(cls, value: date, info: Any) -> date:
+    def _not_before_service(cls, value: date, info: ValidationInfo) -> date:
         service = info.data.get("service_date")
         if service is not None and value < service:
             raise ValueError(f"submitted {value} is before the service date {service}")
