@@ -75,7 +75,7 @@ async def _update(client: Client, claim_id: str, name: str, arg: object, result_
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise ActionRefused(
-                f"claim {claim_id} is closed: its workflow has finished, nothing is left to do"
+                f"claim {claim_id} is finished (paid or closed): nothing is left to do"
             ) from None
         raise
 

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         ActionResult,
         ClaimStatus,
         DenialCategory,
+        EscalationReason,
         PayerRules,
         RemittanceIn,
         RemittanceResult,
@@ -685,7 +686,15 @@ class ClaimWorkflow:
         due = escalation_due(
             now, item.due_at, item.level2_at, deadline, self.rules.escalation.deadline_window_days
         )
-        if due.level <= item.escalation_level:
+        # A near deadline is news even for an item already at level 2 by its SLA: the
+        # supervisor should see that the clock, not just the queue, is the problem.
+        deadline_now = (
+            due.reason == EscalationReason.DEADLINE
+            and item.escalation_reason == EscalationReason.SLA
+        )
+        if due.level < item.escalation_level or (
+            due.level == item.escalation_level and not deadline_now
+        ):
             return
         item.escalation_level = due.level
         item.escalation_reason = due.reason

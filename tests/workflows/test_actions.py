@@ -85,7 +85,7 @@ async def test_write_off_needs_a_reason_then_closes_the_claim(harness: Harness) 
     assert claim.balance == Decimal("0.00")
     assert harness.open_items("AC-4") == []
     assert [i.outcome for i in harness.all_items("AC-4")] == ["written_off"]
-    with pytest.raises(ActionRefused, match="closed"):
+    with pytest.raises(ActionRefused, match="finished"):
         await harness.act("AC-4", "resolve")
 
 

@@ -101,3 +101,17 @@ async def test_priority_ranks_money_and_nearness(harness: Harness) -> None:
         assert item.priority == (
             item.balance * item.likelihood * item.urgency * item.escalation_multiplier
         ).quantize(item.priority)
+
+
+async def test_deadline_nearing_on_an_sla_escalated_item_is_recorded(harness: Harness) -> None:
+    harness.add_payer("mid-appeal", appeal_deadline_days=[40])
+    await harness.submit("ES-5", payer="mid-appeal")
+    await harness.deny("ES-5", reason="50")
+    await harness.advance(days=20)
+    item = await harness.wait_item("ES-5", "denial", escalation_level=2)
+    assert item.escalation_reason == "sla"
+    await harness.advance(days=14)
+    moved = await harness.wait_item("ES-5", "denial", escalation_reason="deadline")
+    assert moved.escalation_level == 2
+    reasons = [e.data["reason"] for e in harness.events("ES-5", "work_item_escalated")]
+    assert reasons == ["sla", "sla", "deadline"]
