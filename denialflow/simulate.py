@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from typing import Any, TextIO
 
@@ -56,7 +57,12 @@ def simulate_main(path: str, out: TextIO | None = None, err: TextIO | None = Non
     except SimulationError as problem:
         print(f"{path}: the simulation stopped: {problem}", file=err)
         return 1
-    for line in timeline:
-        out.write(json.dumps(line, ensure_ascii=False) + "\n")
-    out.flush()
+    try:
+        for line in timeline:
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # `denialflow simulate x.yaml | head`: the reader has all it wanted.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
