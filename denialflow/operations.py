@@ -10,19 +10,21 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from denialflow.activities.intake import payer_rules, record_claim
 from denialflow.models.db import session_scope
-from denialflow.models.tables import AuditEvent, Claim, Payer
+from denialflow.models.tables import AuditEvent, Claim, ClaimEvent, Payer, Remittance
 from denialflow.models.types import (
     AcknowledgementIn,
     ActionIn,
     ActionResult,
+    ClaimFacts,
     ClaimIn,
     ClaimStatus,
     PayerRules,
@@ -30,6 +32,7 @@ from denialflow.models.types import (
     RemittanceResult,
 )
 from denialflow.temporal import start_claim_workflow, workflow_id
+from denialflow.workflows.state import ClaimState
 
 
 class ActionRefused(Exception):
@@ -78,6 +81,63 @@ async def _update(client: Client, claim_id: str, name: str, arg: object, result_
                 f"claim {claim_id} is finished (paid or closed): nothing is left to do"
             ) from None
         raise
+
+
+def claim_state_from_db(engine: Engine, claim_id: str) -> tuple[ClaimState, PayerRules]:
+    """Rebuild a finished claim's workflow state from its rows, so a late payer event
+    can reopen it in a new run. Sequence numbers continue past the recorded timeline
+    and posted remittance keys are remembered, so nothing is written or counted twice."""
+    with Session(engine) as session:
+        claim = session.get(Claim, claim_id)
+        if claim is None:
+            raise ActionRefused(f"claim {claim_id} is not in the database")
+        rules = payer_rules(session, claim.payer_id)
+        last_seq = session.exec(
+            select(func.max(ClaimEvent.seq)).where(ClaimEvent.workflow_id == workflow_id(claim_id))
+        ).one()
+        keys = session.exec(select(Remittance.key).where(Remittance.claim_id == claim_id)).all()
+        state = ClaimState(
+            facts=ClaimFacts(
+                claim_id=claim.id,
+                payer_id=claim.payer_id,
+                service_date=claim.service_date,
+                submitted_on=claim.submitted_on,
+                charge=claim.charge,
+            ),
+            status=ClaimStatus(claim.status),
+            submitted_on=claim.submitted_on,
+            frequency_code=claim.frequency_code,
+            acknowledged=True,
+            payer_claim_control_number=claim.payer_claim_control_number,
+            paid=claim.paid,
+            contractual=claim.contractual,
+            patient_responsibility=claim.patient_responsibility,
+            written_off=claim.written_off,
+            appeal_level=claim.appeal_level,
+            missed=[f.removeprefix("missed:") for f in claim.flags if f.startswith("missed:")],
+            seq=last_seq or 0,
+            seen_keys=list(keys),
+        )
+    return state, rules
+
+
+async def deliver_remittance(
+    client: Client, engine: Engine, claim_id: str, remit: RemittanceIn, task_queue: str
+) -> None:
+    """Signal a payer's remittance to the claim's workflow without waiting for it to be
+    applied (posting a large file must not wait claim by claim). A finished claim's
+    workflow is started again from its recorded state, with the remittance waiting."""
+    handle = client.get_workflow_handle(workflow_id(claim_id))
+    try:
+        await handle.signal("remittance", remit)
+        return
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    state, rules = claim_state_from_db(engine, claim_id)
+    await start_claim_workflow(
+        client, state.facts, rules, task_queue, state=state, start_signal=("remittance", remit)
+    )
 
 
 async def post_remittance(client: Client, claim_id: str, remit: RemittanceIn) -> RemittanceResult:

@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from denialflow.models.types import ClaimFacts, ClaimStatus, ClaimWorkflowInput, PayerRules
 from denialflow.workflows.search_attributes import PAYER_ATTR, SEARCH_ATTRIBUTES, STATUS_ATTR
-from denialflow.workflows.state import ClaimWorkflowRun
+from denialflow.workflows.state import ClaimState, ClaimWorkflowRun
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +64,26 @@ async def start_claim_workflow(
     task_queue: str,
     clock_offset: timedelta = timedelta(0),
     activity_timeout_seconds: int = 30,
+    state: ClaimState | None = None,
+    start_signal: tuple[str, object] | None = None,
 ) -> WorkflowHandle:
-    """Start the claim's workflow; starting one that already runs is not an error."""
+    """Start the claim's workflow; starting one that already runs is not an error.
+
+    With `start_signal`, this is signal-with-start: a running workflow just gets the
+    signal, a finished one starts again (from `state`) with the signal waiting."""
     run = ClaimWorkflowRun(
         input=ClaimWorkflowInput(
             claim=facts,
             rules=rules,
             clock_offset_seconds=int(clock_offset.total_seconds()),
             activity_timeout_seconds=activity_timeout_seconds,
-        )
+        ),
+        state=state,
     )
+    status = state.status if state is not None else ClaimStatus.SUBMITTED
+    options: dict[str, object] = {}
+    if start_signal is not None:
+        options = {"start_signal": start_signal[0], "start_signal_args": [start_signal[1]]}
     try:
         return await client.start_workflow(
             "ClaimWorkflow",
@@ -82,10 +92,11 @@ async def start_claim_workflow(
             task_queue=task_queue,
             search_attributes=TypedSearchAttributes(
                 [
-                    SearchAttributePair(STATUS_ATTR, ClaimStatus.SUBMITTED.value),
+                    SearchAttributePair(STATUS_ATTR, status.value),
                     SearchAttributePair(PAYER_ATTR, facts.payer_id),
                 ]
             ),
+            **options,  # type: ignore[arg-type]
         )
     except WorkflowAlreadyStartedError:
         return client.get_workflow_handle(workflow_id(facts.claim_id))

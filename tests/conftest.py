@@ -89,7 +89,7 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:8]}"
 
 
-async def eventually(check: Callable[[], object], timeout: float = 10.0) -> object:
+async def eventually(check: Callable[[], object], timeout: float = 30.0) -> object:
     """Poll a condition in real time: projections land a moment after the workflow moves."""
     deadline = time.monotonic() + timeout
     while True:

@@ -47,6 +47,8 @@ ITEM_FIELDS = [
     "deadline_name",
     "deadline_at",
     "balance",
+    "expected_amount",
+    "actual_amount",
     "likelihood",
     "urgency",
     "escalation_multiplier",

@@ -20,6 +20,8 @@ QUEUES: dict[str, str] = {
     "appeals": "Appeals awaiting decision",
     "patient": "Patient balances",
     "rejections": "Front-door rejections",
+    "unmatched": "Unmatched remittances",
+    "claim-edits": "Claim edits before submission",
     ESCALATION_QUEUE: "Escalations (supervisor)",
 }
 

@@ -26,6 +26,9 @@ class Payer(SQLModel, table=True):
     # PayerRules as JSON: deadlines and cadences are data an admin edits.
     rules: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     notes: str = ""
+    # The payer's id on X12 files (NM1*PR PI, 835 N1*PR), and the 837 SBR09 filing code.
+    x12_payer_id: str = Field(default="", max_length=80)
+    claim_filing_indicator: str = Field(default="CI", max_length=2)
 
 
 class Claim(SQLModel, table=True):
@@ -34,6 +37,12 @@ class Claim(SQLModel, table=True):
     patient_name: str = Field(default="", max_length=200)
     patient_birth_date: date | None = None
     member_id: str = Field(default="", max_length=80)
+    patient_gender: str = Field(default="U", max_length=1)
+    patient_address: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Empty when the patient is the subscriber; else the subscriber's name, birth date,
+    # gender, address and the patient's relationship code.
+    subscriber: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    place_of_service: str = Field(default="11", max_length=2)
     service_date: date
     submitted_on: date
     frequency_code: str = Field(default="1", max_length=1)
@@ -83,7 +92,10 @@ class Remittance(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=120)
-    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    # None for a payment we could not match to a claim: recorded all the same.
+    claim_id: str | None = Field(default=None, foreign_key="claim.id", index=True, max_length=64)
+    file_id: int | None = Field(default=None, foreign_key="ingested_file.id", index=True)
+    patient_control_number: str = Field(default="", max_length=64)
     status_code: str = Field(max_length=3)
     paid: Decimal = money_column()
     patient_responsibility: Decimal = money_column()
@@ -105,14 +117,59 @@ class RemittanceAdjustment(SQLModel, table=True):
 
 
 class Payment(SQLModel, table=True):
-    """Money received: one row per check/EFT trace, linked to the remittances it paid."""
+    """Money received: one row per check/EFT trace (BPR/TRN of an 835)."""
+
+    __table_args__ = (UniqueConstraint("payer_name", "trace_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    trace_number: str = Field(unique=True, max_length=80)
-    payer_id: str = Field(foreign_key="payer.id", max_length=40)
+    file_id: int | None = Field(default=None, foreign_key="ingested_file.id", index=True)
+    trace_number: str = Field(max_length=80)
+    payer_name: str = Field(default="", max_length=120)
+    payer_identifier: str = Field(default="", max_length=80)
     amount: Decimal = money_column()
+    credit_debit: str = Field(default="C", max_length=1)
     method: str = Field(default="", max_length=10)
     paid_on: date | None = None
+    provider_adjustments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class IngestedFile(SQLModel, table=True):
+    """One X12 file taken in; posting is idempotent per interchange (sender, ISA13, content)."""
+
+    __tablename__ = "ingested_file"
+    __table_args__ = (UniqueConstraint("sender", "control_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(unique=True, max_length=64)
+    sender: str = Field(max_length=40)
+    control_number: str = Field(max_length=20)
+    file_name: str = Field(max_length=255)
+    kinds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # "posting" until every claim's workflow has been told; a rerun resumes from there.
+    status: str = Field(default="posting", max_length=20)
+    received_at: datetime
+    posted_at: datetime | None = None
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class FeeSchedule(SQLModel, table=True):
+    """Contracted allowed amount per procedure (and modifier) from an effective date."""
+
+    __tablename__ = "fee_schedule"
+    __table_args__ = (
+        UniqueConstraint("payer_id", "procedure_code", "modifier", "effective_from"),
+        Index("ix_fee_lookup", "payer_id", "procedure_code", "modifier", "effective_from"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    payer_id: str = Field(foreign_key="payer.id", max_length=40)
+    procedure_code: str = Field(max_length=12)
+    modifier: str = Field(default="", max_length=2)
+    allowed: Decimal = money_column()
+    effective_from: date
+    effective_to: date | None = None
+    source: str = Field(default="", max_length=255)
+    imported_at: datetime
 
 
 class Queue(SQLModel, table=True):
@@ -149,7 +206,8 @@ class WorkItem(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True, max_length=80)
-    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    # None only for work that has no claim yet, such as an unmatched remittance.
+    claim_id: str | None = Field(default=None, foreign_key="claim.id", index=True, max_length=64)
     kind: str = Field(max_length=30)
     queue: str = Field(max_length=60)
     home_queue: str = Field(max_length=60)
@@ -169,6 +227,9 @@ class WorkItem(SQLModel, table=True):
     deadline_name: str | None = Field(default=None, max_length=40)
     deadline_at: date | None = None
     balance: Decimal = money_column()
+    # Underpayments: what the contract says should have been paid, and what was.
+    expected_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    actual_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
     likelihood: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(6, 3)))
     urgency: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(8, 3)))
     escalation_multiplier: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(6, 2)))

@@ -34,6 +34,8 @@ ZERO = Decimal("0.00")
 
 
 class ClaimStatus(StrEnum):
+    # Recorded but not sent: scrubbing found problems (a claim-edit item lists them).
+    HELD = "held"
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -52,6 +54,9 @@ class WorkItemKind(StrEnum):
     APPEAL_FOLLOW_UP = "appeal_follow_up"
     PATIENT_BALANCE = "patient_balance"
     REJECTION = "rejection"
+    # Opened by intake and posting rather than a claim workflow.
+    CLAIM_EDIT = "claim_edit"
+    UNMATCHED_REMITTANCE = "unmatched_remittance"
 
 
 class WorkItemState(StrEnum):
@@ -133,6 +138,8 @@ DEFAULT_SLA_BUSINESS_DAYS: dict[WorkItemKind, int] = {
     WorkItemKind.APPEAL_FOLLOW_UP: 5,
     WorkItemKind.PATIENT_BALANCE: 10,
     WorkItemKind.REJECTION: 2,
+    WorkItemKind.CLAIM_EDIT: 2,
+    WorkItemKind.UNMATCHED_REMITTANCE: 3,
 }
 
 
@@ -153,6 +160,8 @@ class PayerRules(BaseModel):
     )
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     priority: PriorityPolicy = Field(default_factory=PriorityPolicy)
+    # A payment this far below the fee schedule's expectation is an underpayment.
+    underpayment_tolerance: Money = Decimal("1.00")
 
     def sla_for(self, kind: WorkItemKind) -> int:
         return self.sla_business_days.get(kind, DEFAULT_SLA_BUSINESS_DAYS[kind])
@@ -177,6 +186,10 @@ class ClaimIn(BaseModel):
     patient_name: str = ""
     patient_birth_date: date | None = None
     member_id: str = ""
+    patient_gender: Literal["F", "M", "U"] = "U"
+    patient_address: dict[str, str] = Field(default_factory=dict)
+    subscriber: dict[str, str] = Field(default_factory=dict)
+    place_of_service: str = Field(default="11", pattern=r"^\d{2}$")
     service_date: date
     submitted_on: date
     charge: Money | None = None
@@ -227,6 +240,8 @@ class RemittanceIn(BaseModel):
     remarks: list[str] = Field(default_factory=list)
     payer_claim_control_number: str = ""
     decision_date: date | None = None
+    # What the fee schedule says the payer should have paid, when one applies.
+    expected_paid: Money | None = None
 
 
 class AcknowledgementIn(BaseModel):

@@ -145,6 +145,9 @@ class ClaimWorkflow:
     @workflow.run
     async def run(self, run: ClaimWorkflowRun) -> str:
         async with self.lock:
+            # A run started by signal-with-start (a payment for a finished claim) has
+            # its event waiting already.
+            self._drain_inbox()
             self._tick()
             await self._flush()
         while self.s.status not in TERMINAL:
@@ -156,8 +159,7 @@ class ClaimWorkflow:
                 )
             async with self.lock:
                 self.poked = False
-                while self.inbox:
-                    self._apply_payer_event(self.inbox.pop(0))
+                self._drain_inbox()
                 if self.rules_changed:
                     self.rules_changed = False
                     self._on_rules_changed()
@@ -202,8 +204,10 @@ class ClaimWorkflow:
 
     @post_remittance.validator
     def _validate_remittance(self, remit: RemittanceIn) -> None:
-        if self.s.status in TERMINAL and remit.key not in self.s.seen_keys:
-            raise _reject(f"claim {self.s.facts.claim_id} is {self.s.status.value}")
+        if remit.paid < ZERO and remit.status_code != "22":
+            raise _reject(
+                f"a negative payment ({remit.paid}) must come as a reversal (status code 22)"
+            )
 
     @workflow.update(name="post_acknowledgement")
     async def post_acknowledgement(self, ack: AcknowledgementIn) -> RemittanceResult:
@@ -216,11 +220,24 @@ class ClaimWorkflow:
             self.poked = True
             return RemittanceResult(status=self.s.status)
 
+    def _drain_inbox(self) -> None:
+        while self.inbox:
+            self._apply_payer_event(self.inbox.pop(0))
+
     def _apply_payer_event(self, event: RemittanceIn | AcknowledgementIn) -> None:
         s = self.s
-        if event.key in s.seen_keys or s.status in TERMINAL:
+        if event.key in s.seen_keys:
             return
         s.seen_keys.append(event.key)
+        if s.status in TERMINAL:
+            if isinstance(event, AcknowledgementIn):
+                return
+            # Money after closure (a reversal, a late payment) reopens the claim; a late
+            # payment on a written-off balance takes the write-off back first.
+            self._event("claim_reopened", previous=s.status.value, key=event.key)
+            if s.written_off and event.paid > ZERO:
+                self._event("write_off_reversed", amount=str(s.written_off))
+                s.written_off = ZERO
         if isinstance(event, AcknowledgementIn):
             self._apply_acknowledgement(event)
         else:
@@ -315,19 +332,45 @@ class ClaimWorkflow:
             self._set_status(ClaimStatus.PARTIAL)
             self._deny(decision, denial, remit, partial=True)
             return
-        if payer_balance > ZERO:
+        # The contract, when we know it, is the judge: a payer may call a shortfall
+        # "contractual" (CO-45) and leave no balance on its own books.
+        shortfall = ZERO if remit.expected_paid is None else remit.expected_paid - remit.paid
+        underpaid = shortfall > self.rules.underpayment_tolerance
+        if payer_balance > ZERO or underpaid:
             s.decision_date = decision
             self._set_appeal_clock(decision, level=1)
             self._set_status(ClaimStatus.PARTIAL)
+            self._close_kinds({WorkItemKind.UNDERPAYMENT}, "superseded")
             self._open_item(
-                WorkItemKind.UNDERPAYMENT, balance=payer_balance, since=start_of_day(decision)
+                WorkItemKind.UNDERPAYMENT,
+                balance=max(payer_balance, shortfall),
+                since=start_of_day(decision),
+                expected_amount=remit.expected_paid if underpaid else None,
+                actual_amount=remit.paid if underpaid else None,
+                next_action=(
+                    f"Contract expects {remit.expected_paid}, payer paid {remit.paid}: "
+                    f"dispute the {shortfall} shortfall."
+                    if underpaid
+                    else None
+                ),
             )
+            if (
+                s.patient_responsibility > ZERO
+                and s.open_item(WorkItemKind.PATIENT_BALANCE) is None
+            ):
+                self._open_item(
+                    WorkItemKind.PATIENT_BALANCE,
+                    balance=s.patient_responsibility,
+                    since=start_of_day(decision),
+                )
             return
         if s.patient_responsibility > ZERO and s.balance > ZERO:
             self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "payer_paid")
             self._set_status(ClaimStatus.PATIENT_BALANCE)
             self._open_item(
-                WorkItemKind.PATIENT_BALANCE, balance=s.balance, since=start_of_day(decision)
+                WorkItemKind.PATIENT_BALANCE,
+                balance=s.patient_responsibility,
+                since=start_of_day(decision),
             )
             return
         self._close_all("paid")
@@ -571,7 +614,7 @@ class ClaimWorkflow:
             self._set_status(ClaimStatus.PATIENT_BALANCE, transferred=str(amount), by=who)
             s.appeal_deadline = None
             if s.open_item(WorkItemKind.PATIENT_BALANCE) is None:
-                self._open_item(WorkItemKind.PATIENT_BALANCE, balance=s.balance)
+                self._open_item(WorkItemKind.PATIENT_BALANCE, balance=s.patient_responsibility)
         elif kind == "reassign":
             assert item is not None
             if action.to_queue:
@@ -712,7 +755,12 @@ class ClaimWorkflow:
 
     def _reprioritize(self, item: WorkItemSnapshot, now: datetime) -> None:
         s = self.s
-        balance = s.balance if item.kind == WorkItemKind.PATIENT_BALANCE else s.payer_balance
+        if item.kind == WorkItemKind.PATIENT_BALANCE:
+            balance = s.patient_responsibility
+        elif item.expected_amount is not None and item.actual_amount is not None:
+            balance = max(s.payer_balance, item.expected_amount - item.actual_amount)
+        else:
+            balance = s.payer_balance
         days = days_until(item.deadline_at, now) if item.deadline_at else None
         parts = priority(balance, item.likelihood, days, item.escalation_level, self.rules.priority)
         if (
@@ -820,6 +868,8 @@ class ClaimWorkflow:
         likelihood: Decimal | None = None,
         balance: Decimal | None = None,
         since: datetime | None = None,
+        expected_amount: Decimal | None = None,
+        actual_amount: Decimal | None = None,
     ) -> WorkItemSnapshot:
         """Open a work item. `since` is when the work became due by the claim's own dates
         (a follow-up date, a decision date): the SLA runs from then, so a backlog imported
@@ -844,6 +894,8 @@ class ClaimWorkflow:
             level2_at=level2_due_at(due, self.rules),
             likelihood=self._likelihood(kind, category, likelihood),
             balance=balance if balance is not None else s.payer_balance,
+            expected_amount=expected_amount,
+            actual_amount=actual_amount,
         )
         s.items[item.id] = item
         self._touched.add(item.id)

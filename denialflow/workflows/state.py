@@ -47,6 +47,8 @@ class WorkItemSnapshot(BaseModel):
     deadline_name: str | None = None
     deadline_at: date | None = None
     balance: Money = ZERO
+    expected_amount: Money | None = None
+    actual_amount: Money | None = None
     likelihood: Decimal = Decimal(1)
     urgency: Decimal = Decimal(1)
     escalation_multiplier: Decimal = Decimal(1)

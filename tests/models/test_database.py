@@ -169,3 +169,51 @@ def test_projection_applied_twice_writes_everything_once(any_engine: Engine) -> 
         item = session.get(WorkItem, "DB-1:3")
         assert item is not None and item.priority == Decimal("112.68")
         assert item.opened_at == NOW
+
+
+def test_upgrade_keeps_existing_claims_and_remittances(tmp_path, request) -> None:  # type: ignore[no-untyped-def]
+    """A database made by an earlier release upgrades in place, rows and links intact."""
+    from sqlalchemy import text
+
+    from denialflow.models.db import engine_for
+    from denialflow.models.migrate import upgrade
+
+    engine = engine_for(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO payer (id, name, kind, rules, notes) "
+                "VALUES ('p1', 'P', 'commercial', '{}', '')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO claim (id, payer_id, patient_name, member_id, service_date, "
+                "submitted_on, frequency_code, payer_claim_control_number, status, charge, paid, "
+                "contractual, patient_responsibility, written_off, balance, appeal_level, flags, "
+                "created_at, updated_at) VALUES ('C1', 'p1', '', '', '2026-01-02', '2026-01-05', "
+                "'1', '', 'denied', 100, 0, 0, 0, 0, 100, 0, '[]', '2026-01-05', '2026-01-05')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO remittance (id, key, claim_id, status_code, paid, "
+                "patient_responsibility, payer_claim_control_number, remarks, posted_at) "
+                "VALUES (1, 'k1', 'C1', '4', 0, 0, '', '[]', '2026-02-01')"
+            )
+        )
+        conn.execute(
+            text(
+                'INSERT INTO remittance_adjustment (remittance_id, "group", reason, amount, '
+                "category) VALUES (1, 'CO', '50', 100, 'medical_necessity')"
+            )
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        claim = session.get(Claim, "C1")
+        assert claim is not None
+        assert (claim.place_of_service, claim.patient_gender, claim.subscriber) == ("11", "U", {})
+        (remit,) = session.exec(select(Remittance)).all()
+        assert (remit.claim_id, remit.patient_control_number) == ("C1", "")
+        assert _count(session, RemittanceAdjustment) == 1

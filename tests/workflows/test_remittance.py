@@ -107,3 +107,75 @@ async def test_reversal_takes_back_a_payment_and_waits_for_the_correction(
     assert harness.open_items("RM-6") == []
     await harness.remit("RM-6", paid="250.00", adjustments=[("CO", "45", "50.00")])
     await harness.wait_status("RM-6", "paid")
+
+
+async def test_payment_below_the_contract_opens_an_underpayment_with_both_amounts(
+    harness: Harness,
+) -> None:
+    from denialflow.models.types import AdjustmentIn, RemittanceIn
+    from denialflow.operations import post_remittance
+
+    await harness.submit("RM-7", charge="400.00")
+    # The payer calls the whole shortfall contractual, so its own books show no balance;
+    # our fee schedule expected 250.00.
+    await post_remittance(
+        harness.client,
+        "RM-7",
+        RemittanceIn(
+            key="era-7",
+            paid="200.00",
+            adjustments=[AdjustmentIn(group="CO", reason="45", amount="200.00")],
+            expected_paid="250.00",
+        ),
+    )
+    item = await harness.wait_item("RM-7", "underpayment")
+    assert (item.expected_amount, item.actual_amount) == (Decimal("250.00"), Decimal("200.00"))
+    assert item.balance == Decimal("50.00")
+    assert "250.00" in item.next_action
+    assert harness.claim("RM-7").status == "partially_paid"
+
+
+async def test_payment_within_tolerance_of_the_contract_is_paid(harness: Harness) -> None:
+    from denialflow.models.types import AdjustmentIn, RemittanceIn
+    from denialflow.operations import post_remittance
+
+    await harness.submit("RM-8", charge="400.00")
+    await post_remittance(
+        harness.client,
+        "RM-8",
+        RemittanceIn(
+            key="era-8",
+            paid="249.50",
+            adjustments=[AdjustmentIn(group="CO", reason="45", amount="150.50")],
+            expected_paid="250.00",
+        ),
+    )
+    await harness.wait_status("RM-8", "paid")
+
+
+async def test_reversal_after_the_claim_finished_reopens_it(harness: Harness) -> None:
+    from denialflow.models.types import AdjustmentIn, RemittanceIn
+    from denialflow.operations import deliver_remittance
+
+    handle = await harness.submit("RM-9", charge="120.00")
+    await harness.remit("RM-9", paid="100.00", adjustments=[("CO", "45", "20.00")])
+    assert await handle.result() == "paid"
+    events_before = len(harness.events("RM-9"))
+
+    reversal = RemittanceIn(
+        key="era-9-reversal",
+        status_code="22",
+        paid="-100.00",
+        adjustments=[AdjustmentIn(group="CO", reason="45", amount="-20.00")],
+    )
+    await deliver_remittance(harness.client, harness.engine, "RM-9", reversal, harness.task_queue)
+    claim = await harness.wait_status("RM-9", "accepted")
+    assert (claim.paid, claim.balance) == (Decimal("0.00"), Decimal("120.00"))
+    names = [e.event for e in harness.events("RM-9")][events_before:]
+    assert names[:2] == ["claim_reopened", "remittance_posted"]
+    # Delivering the same reversal again changes nothing.
+    await deliver_remittance(harness.client, harness.engine, "RM-9", reversal, harness.task_queue)
+    await harness.remit("RM-9", paid="110.00", adjustments=[("CO", "45", "10.00")])
+    claim = await harness.wait_status("RM-9", "paid")
+    assert claim.paid == Decimal("110.00")
+    harness.started.append(harness.handle("RM-9"))
