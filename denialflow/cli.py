@@ -24,12 +24,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     with contextlib.suppress(KeyboardInterrupt):
-        main_sync(
-            settings.temporal_address,
-            settings.temporal_namespace,
-            settings.task_queue,
-            get_engine(settings.effective_database_url),
-        )
+        main_sync(settings, get_engine(settings.effective_database_url))
     return 0
 
 
@@ -75,6 +70,46 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return simulate_main(args.scenario)
 
 
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from denialflow.models.db import get_engine
+    from denialflow.posting.files import ingest_path
+    from denialflow.posting.ingest import IngestContext
+    from denialflow.temporal import connect
+
+    settings = get_settings()
+
+    async def run() -> int:
+        client = await connect(settings.temporal_address, settings.temporal_namespace)
+        ctx = IngestContext(client, get_engine(settings.effective_database_url), settings)
+        status = 0
+        for name in args.files:
+            report = await ingest_path(Path(name), ctx)
+            print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
+            if not report.ok:
+                status = 2
+        return status
+
+    return asyncio.run(run())
+
+
+def _cmd_fees_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from denialflow.models.db import get_engine, session_scope
+    from denialflow.posting.fees import FeeScheduleError, import_fee_schedule
+
+    try:
+        with session_scope(get_engine()) as session:
+            report = import_fee_schedule(session, args.payer, Path(args.file))
+    except FeeScheduleError as err:
+        print(err, file=sys.stderr)
+        return 2
+    print(report.describe())
+    return 0
+
+
 def _cmd_edi_parse(args: argparse.Namespace) -> int:
     from denialflow.edi.cli import parse_command
 
@@ -113,6 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scenario")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "ingest", help="post X12 files (835, 277CA/277, 999, 837P) through the running worker"
+    )
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=_cmd_ingest)
+
+    fees = sub.add_parser("fees", help="fee schedules").add_subparsers(
+        dest="fees_command", required=True
+    )
+    p = fees.add_parser("import", help="import a payer's fee schedule CSV")
+    p.add_argument("payer")
+    p.add_argument("file")
+    p.set_defaults(func=_cmd_fees_import)
 
     edi = sub.add_parser("edi", help="X12 tools").add_subparsers(dest="edi_command", required=True)
     p = edi.add_parser("parse", help="print an X12 file as JSON")

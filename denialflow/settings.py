@@ -22,6 +22,30 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(default=8233, alias="DENIALFLOW_TEMPORAL_UI_PORT")
     # How long one database projection may take before Temporal retries it elsewhere.
     activity_timeout_seconds: int = Field(default=30, alias="DENIALFLOW_ACTIVITY_TIMEOUT")
+    # The clearinghouse mailbox: files dropped in inbound/ are taken in by the worker;
+    # generated 837P and 276 files are written to outbound/.
+    inbound_dir: Path | None = Field(default=None, alias="DENIALFLOW_INBOUND_DIR")
+    outbound_dir: Path | None = Field(default=None, alias="DENIALFLOW_OUTBOUND_DIR")
+    inbound_poll_seconds: float = Field(default=5.0, alias="DENIALFLOW_INBOUND_POLL")
+    # The billing provider on outbound claims. The defaults are demo values (the NPI is
+    # the CMS documentation example): set your own before sending anything real.
+    practice_name: str = Field(default="Demo Family Practice", alias="DENIALFLOW_PRACTICE_NAME")
+    practice_npi: str = Field(default="1234567893", alias="DENIALFLOW_PRACTICE_NPI")
+    practice_tax_id: str = Field(default="123456789", alias="DENIALFLOW_PRACTICE_TAX_ID")
+    practice_address: str = Field(default="100 Main St", alias="DENIALFLOW_PRACTICE_ADDRESS")
+    practice_city: str = Field(default="Springfield", alias="DENIALFLOW_PRACTICE_CITY")
+    practice_state: str = Field(default="IL", alias="DENIALFLOW_PRACTICE_STATE")
+    practice_zip: str = Field(default="62701", alias="DENIALFLOW_PRACTICE_ZIP")
+    submitter_id: str = Field(default="DENIALFLOW", alias="DENIALFLOW_SUBMITTER_ID")
+    receiver_id: str = Field(default="CLEARINGHOUSE", alias="DENIALFLOW_RECEIVER_ID")
+
+    @property
+    def inbound(self) -> Path:
+        return self.inbound_dir or self.var_dir / "inbound"
+
+    @property
+    def outbound(self) -> Path:
+        return self.outbound_dir or self.var_dir / "outbound"
 
     @property
     def effective_database_url(self) -> str:

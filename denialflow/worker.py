@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from denialflow.activities.projection import ProjectionActivities
+from denialflow.settings import Settings
 from denialflow.workflows.claim import ClaimWorkflow
 
 log = logging.getLogger(__name__)
@@ -35,15 +36,26 @@ def build_worker(
     )
 
 
-async def run_worker(address: str, namespace: str, task_queue: str, engine: Engine) -> None:
+async def run_worker(settings: Settings, engine: Engine) -> None:
+    from denialflow.posting.files import watch_inbound
+    from denialflow.posting.ingest import IngestContext
     from denialflow.temporal import connect, register_search_attributes
 
-    client = await connect(address, namespace)
-    await register_search_attributes(client, namespace)
-    worker = build_worker(client, engine, task_queue)
-    log.info("worker polling task queue %s on %s", task_queue, address)
-    await worker.run()
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    await register_search_attributes(client, settings.temporal_namespace)
+    worker = build_worker(client, engine, settings.task_queue)
+    log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    inbound = asyncio.create_task(
+        watch_inbound(
+            settings.inbound, IngestContext(client, engine, settings), settings.inbound_poll_seconds
+        )
+    )
+    log.info("watching inbound folder %s", settings.inbound)
+    try:
+        await worker.run()
+    finally:
+        inbound.cancel()
 
 
-def main_sync(address: str, namespace: str, task_queue: str, engine: Engine) -> None:
-    asyncio.run(run_worker(address, namespace, task_queue, engine))
+def main_sync(settings: Settings, engine: Engine) -> None:
+    asyncio.run(run_worker(settings, engine))

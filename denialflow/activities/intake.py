@@ -32,8 +32,15 @@ def payer_rules(session: Session, payer_id: str) -> PayerRules:
     return PayerRules.model_validate(payer.rules)
 
 
-def record_claim(session: Session, claim: ClaimIn, actor: str = "system") -> ClaimFacts:
-    """Write a new claim; raises IntakeError for a duplicate id or an unknown payer."""
+def record_claim(
+    session: Session,
+    claim: ClaimIn,
+    actor: str = "system",
+    status: ClaimStatus = ClaimStatus.SUBMITTED,
+) -> ClaimFacts:
+    """Write a new claim; raises IntakeError for a duplicate id or an unknown payer.
+
+    A claim that failed scrubbing is recorded as HELD: on file, not sent, no workflow."""
     if session.get(Claim, claim.id) is not None:
         raise IntakeError(f"claim {claim.id} already exists")
     rules = payer_rules(session, claim.payer_id)
@@ -46,13 +53,21 @@ def record_claim(session: Session, claim: ClaimIn, actor: str = "system") -> Cla
             patient_name=claim.patient_name,
             patient_birth_date=claim.patient_birth_date,
             member_id=claim.member_id,
+            patient_gender=claim.patient_gender,
+            patient_address=claim.patient_address,
+            subscriber=claim.subscriber,
+            place_of_service=claim.place_of_service,
             service_date=claim.service_date,
             submitted_on=claim.submitted_on,
-            status=ClaimStatus.SUBMITTED.value,
+            status=status.value,
             charge=charge,
             balance=charge,
             timely_filing_deadline=timely_filing_deadline(claim.service_date, rules),
-            next_follow_up_at=first_follow_up_at(claim.submitted_on, rules),
+            next_follow_up_at=(
+                first_follow_up_at(claim.submitted_on, rules)
+                if status == ClaimStatus.SUBMITTED
+                else None
+            ),
             created_at=now,
             updated_at=now,
         )
@@ -80,7 +95,7 @@ def record_claim(session: Session, claim: ClaimIn, actor: str = "system") -> Cla
             seq=0,
             at=start_of_day(claim.submitted_on),
             event="claim_status",
-            data={"status": ClaimStatus.SUBMITTED.value},
+            data={"status": status.value},
         )
     )
     session.add(

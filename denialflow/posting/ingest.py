@@ -1,0 +1,589 @@
+"""Taking in one X12 file: 835 remittances, 277CA/277 claim statuses, 999 acknowledgements
+and 837P claims from a practice-management export.
+
+All or nothing per file: every check runs before anything is written, and a file
+that fails posts nothing and says which claim and why. Idempotent per interchange:
+the same file (by content, or by sender and ISA13) is posted once; a run that died
+after writing but before every workflow heard is resumed by taking the file in again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, or_, select
+from temporalio.client import Client
+
+from denialflow.activities.intake import IntakeError, payer_rules, record_claim
+from denialflow.edi.errors import X12Error
+from denialflow.edi.reader import UnknownTransaction, parse_transaction
+from denialflow.edi.tokenizer import Interchange, Transaction, decode, tokenize
+from denialflow.edi.x277 import StatusReport
+from denialflow.edi.x835_models import Remittance as Remit835
+from denialflow.edi.x837 import ClaimBatch
+from denialflow.edi.x999 import Ack999
+from denialflow.models.db import session_scope
+from denialflow.models.tables import (
+    AuditEvent,
+    Claim,
+    IngestedFile,
+    Note,
+    Payment,
+    Remittance,
+    WorkItem,
+)
+from denialflow.models.types import (
+    AcknowledgementIn,
+    ClaimFacts,
+    ClaimIn,
+    ClaimStatus,
+    PayerRules,
+    WorkItemKind,
+    WorkItemState,
+)
+from denialflow.operations import deliver_remittance
+from denialflow.posting.fees import FeeLookup
+from denialflow.posting.remit835 import ClaimPosting, plan_835
+from denialflow.scrub import Problem, ScrubClaim, ScrubContext, scrub
+from denialflow.settings import Settings
+from denialflow.temporal import start_claim_workflow, workflow_id
+from denialflow.workflows.rules.deadlines import sla_due_at
+
+ACCEPTED_277CA = frozenset({"A1", "A2"})
+# Signals in flight at once while telling workflows; enough to keep the server busy.
+DELIVERY_CONCURRENCY = 64
+
+
+@dataclass
+class IngestReport:
+    file: str
+    status: str = "posted"  # posted, duplicate, resumed, rejected
+    errors: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    remittances_posted: int = 0
+    unmatched: int = 0
+    paid: Decimal = Decimal("0.00")
+    acknowledgements: int = 0
+    statuses_noted: int = 0
+    claims_submitted: int = 0
+    claims_held: int = 0
+    rejected_transactions: list[str] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "rejected"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kinds": self.kinds,
+            "remittances_posted": self.remittances_posted,
+            "unmatched": self.unmatched,
+            "paid": str(self.paid),
+            "acknowledgements": self.acknowledgements,
+            "statuses_noted": self.statuses_noted,
+            "claims_submitted": self.claims_submitted,
+            "claims_held": self.claims_held,
+            "rejected_transactions": self.rejected_transactions,
+        }
+
+    def describe(self) -> str:
+        if self.status == "rejected":
+            return f"{self.file}: REJECTED, nothing posted\n" + "\n".join(
+                f"  {e}" for e in self.errors
+            )
+        if self.status == "duplicate":
+            return f"{self.file}: already posted: {self.message}; nothing posted again"
+        parts = []
+        if self.remittances_posted or self.unmatched:
+            parts.append(
+                f"{self.remittances_posted} claim payments posted (paid {self.paid}), "
+                f"{self.unmatched} unmatched"
+            )
+        if self.acknowledgements:
+            parts.append(f"{self.acknowledgements} acknowledgements")
+        if self.statuses_noted:
+            parts.append(f"{self.statuses_noted} claim statuses noted")
+        if self.claims_submitted or self.claims_held:
+            parts.append(f"{self.claims_submitted} claims submitted, {self.claims_held} held")
+        if self.rejected_transactions:
+            parts.append("999 rejected: " + "; ".join(self.rejected_transactions))
+        verb = "resumed" if self.status == "resumed" else "posted"
+        return f"{self.file}: {verb}: " + ("; ".join(parts) or "nothing to post")
+
+
+@dataclass
+class IngestContext:
+    client: Client
+    engine: Engine
+    settings: Settings
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
+
+
+@dataclass
+class _Item:
+    interchange: Interchange
+    tx: Transaction
+    parsed: Any
+
+    @property
+    def key(self) -> str:
+        i = self.interchange
+        return f"{i.sender.strip()}:{i.control_number}:{self.tx.control_number}"
+
+
+@dataclass
+class _Plan:
+    postings: list[ClaimPosting] = field(default_factory=list)
+    payments: list[tuple[_Item, Remit835]] = field(default_factory=list)
+    acks: list[tuple[str, AcknowledgementIn]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    to_submit: list[ClaimIn] = field(default_factory=list)
+    to_hold: list[tuple[ClaimIn, list[Problem]]] = field(default_factory=list)
+    rejected_999: list[str] = field(default_factory=list)
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _load_claims(session: Session, ids: set[str]) -> dict[str, Claim]:
+    found: dict[str, Claim] = {}
+    for chunk in _chunks(sorted(ids)):
+        for claim in session.exec(select(Claim).where(col(Claim.id).in_(chunk))):
+            found[claim.id] = claim
+    return found
+
+
+async def ingest_bytes(data: bytes, name: str, ctx: IngestContext) -> IngestReport:
+    report = IngestReport(file=name)
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        doc = tokenize(decode(data), file=name)
+        items = [
+            _Item(interchange, tx, parse_transaction(tx))
+            for interchange in doc.interchanges
+            for group in interchange.groups
+            for tx in group.transactions
+        ]
+    except X12Error as err:
+        return _rejected(report, [str(err)])
+    except (UnicodeDecodeError, ValueError) as err:
+        return _rejected(report, [f"{name}: not a readable X12 file ({err})"])
+    if not items:
+        return _rejected(report, [f"{name}: no transaction sets in the file"])
+    report.kinds = sorted({_kind(i.parsed) for i in items})
+    first = doc.interchanges[0]
+    sender, control = first.sender.strip(), first.control_number
+
+    with Session(ctx.engine) as session:
+        previous = session.exec(
+            select(IngestedFile).where(
+                or_(
+                    IngestedFile.sha256 == sha,
+                    (IngestedFile.sender == sender) & (IngestedFile.control_number == control),
+                )
+            )
+        ).first()
+        if previous is not None and previous.sha256 != sha:
+            return _rejected(
+                report,
+                [
+                    f"{name}: interchange {control} from sender {sender} was already posted "
+                    f"from {previous.file_name} with different content; a corrected file "
+                    "needs a new interchange control number"
+                ],
+            )
+        if previous is not None and previous.status == "posted":
+            report.status = "duplicate"
+            report.message = f"{previous.file_name} on {previous.posted_at:%Y-%m-%d %H:%M} UTC"
+            return report
+        resuming = previous is not None
+        plan, errors = _plan(session, items, ctx)
+        if errors:
+            return _rejected(report, errors)
+        if not resuming:
+            errors = _check_payments_new(session, plan)
+            if errors:
+                return _rejected(report, errors)
+
+    if resuming:
+        report.status = "resumed"
+        file_id = previous.id  # type: ignore[union-attr]
+    else:
+        file_id = _write(ctx, plan, report, name, sha, sender, control)
+    await _deliver(ctx, plan)
+    _tally(report, plan)
+    with session_scope(ctx.engine) as session:
+        row = session.get(IngestedFile, file_id)
+        assert row is not None
+        row.status = "posted"
+        row.posted_at = datetime.now(UTC)
+        row.summary = report.summary()
+        session.add(row)
+    return report
+
+
+def _kind(parsed: object) -> str:
+    if isinstance(parsed, Remit835):
+        return "835"
+    if isinstance(parsed, StatusReport):
+        return parsed.type
+    if isinstance(parsed, Ack999):
+        return "999"
+    if isinstance(parsed, ClaimBatch):
+        return parsed.type
+    return getattr(parsed, "type", "unknown")
+
+
+def _rejected(report: IngestReport, errors: list[str]) -> IngestReport:
+    report.status = "rejected"
+    report.errors = errors
+    return report
+
+
+def _plan(session: Session, items: list[_Item], ctx: IngestContext) -> tuple[_Plan, list[str]]:
+    plan, errors = _Plan(), []
+    pcns: set[str] = set()
+    for item in items:
+        p = item.parsed
+        if isinstance(p, UnknownTransaction):
+            errors.append(
+                f"{item.tx.file}: segment {item.tx.first_segment} (ST): transaction set "
+                f"{p.type} {p.control_number} is not one denialflow takes in"
+            )
+        elif isinstance(p, Remit835):
+            for problem in p.problems:
+                errors.append(f"{item.tx.file}: 835 {p.control_number}: {problem}")
+            pcns.update(c.patient_control_number for c in p.claims)
+        elif isinstance(p, StatusReport):
+            pcns.update(c.patient_control_number for c in p.claims)
+    if errors:
+        return plan, errors
+    claims = _load_claims(session, pcns)
+    fees: dict[str, FeeLookup] = {}
+    for payer_id in {c.payer_id for c in claims.values()}:
+        fees[payer_id] = FeeLookup(session, payer_id)
+    for item in items:
+        p = item.parsed
+        if isinstance(p, Remit835):
+            plan.payments.append((item, p))
+            plan.postings.extend(plan_835(p, item.key, claims, fees))
+        elif isinstance(p, StatusReport):
+            _plan_statuses(item, p, claims, plan)
+        elif isinstance(p, ClaimBatch):
+            errors.extend(_plan_claims(session, p, ctx, plan))
+        elif isinstance(p, Ack999):
+            plan.rejected_999.extend(_rejections(p))
+    return plan, errors
+
+
+def _rejections(ack: Ack999) -> list[str]:
+    """What a 999 refused, in words: which transaction set, and which segments."""
+    out = []
+    for ts in ack.transaction_sets:
+        if ts.accepted:
+            continue
+        where = ", ".join(f"segment {e.position} {e.segment_id}" for e in ts.segment_errors)
+        out.append(
+            f"{ts.set_id} {ts.control_number} (group {ack.group_control_number}) rejected"
+            + (f" at {where}" if where else "")
+        )
+    if not ack.transaction_sets and not ack.accepted:
+        out.append(f"group {ack.group_control_number} rejected ({ack.status})")
+    return out
+
+
+def _plan_statuses(
+    item: _Item, report: StatusReport, claims: dict[str, Claim], plan: _Plan
+) -> None:
+    for n, status in enumerate(report.claims, start=1):
+        claim = claims.get(status.patient_control_number)
+        if claim is None or not status.statuses:
+            continue
+        first = status.statuses[0]
+        text = "; ".join(f"{s.category}:{s.code}" for s in status.statuses)
+        if report.type == "277CA":
+            accepted = not status.rejected and first.category in ACCEPTED_277CA
+            plan.acks.append(
+                (
+                    claim.id,
+                    AcknowledgementIn(
+                        key=f"{item.key}:{n}",
+                        accepted=accepted,
+                        category=first.category,
+                        status_code=first.code,
+                        message=status.message,
+                    ),
+                )
+            )
+        else:
+            plan.notes.append((claim.id, f"Payer status (277) {text} {status.message}".strip()))
+
+
+def _scrub_claim(claim: ClaimIn, ctx: IngestContext, session: Session) -> list[Problem]:
+    subject = ScrubClaim.model_validate(
+        claim.model_dump() | {"billing_npi": ctx.settings.practice_npi}
+    )
+    try:
+        rules = payer_rules(session, claim.payer_id)
+    except IntakeError:
+        return [
+            Problem(
+                code="payer.unknown",
+                field="payer_id",
+                message=f"Unknown payer {claim.payer_id!r}: add the payer, or fix the claim.",
+            )
+        ]
+    return scrub(subject, ScrubContext(today=ctx.today, rules=rules))
+
+
+def _plan_claims(session: Session, batch: ClaimBatch, ctx: IngestContext, plan: _Plan) -> list[str]:
+    errors = []
+    existing = _load_claims(session, {c.id for c in batch.claims})
+    for claim in batch.claims:
+        if claim.id in existing:
+            errors.append(
+                f"837 {batch.control_number}: claim {claim.id} is already on file; "
+                "send a replacement (frequency 7) instead of the same claim again"
+            )
+            continue
+        problems = _scrub_claim(claim, ctx, session)
+        if problems:
+            plan.to_hold.append((claim, problems))
+        else:
+            plan.to_submit.append(claim)
+    return errors
+
+
+def _check_payments_new(session: Session, plan: _Plan) -> list[str]:
+    errors = []
+    for item, remit in plan.payments:
+        trace = remit.payment.trace_number
+        if not trace:
+            continue
+        seen = session.exec(
+            select(Payment).where(
+                Payment.trace_number == trace, Payment.payer_name == remit.payer.name
+            )
+        ).first()
+        if seen is not None:
+            errors.append(
+                f"{item.tx.file}: 835 {remit.control_number}: payment trace {trace} from "
+                f"{remit.payer.name or 'this payer'} was already posted from another file"
+            )
+    return errors
+
+
+def _write(
+    ctx: IngestContext,
+    plan: _Plan,
+    report: IngestReport,
+    name: str,
+    sha: str,
+    sender: str,
+    control: str,
+) -> int:
+    now = datetime.now(UTC)
+    with session_scope(ctx.engine) as session:
+        row = IngestedFile(
+            sha256=sha,
+            sender=sender,
+            control_number=control,
+            file_name=name,
+            kinds=report.kinds,
+            received_at=now,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        for item, remit in plan.payments:
+            session.add(
+                Payment(
+                    file_id=row.id,
+                    trace_number=remit.payment.trace_number or f"{item.key}",
+                    payer_name=remit.payer.name,
+                    payer_identifier=remit.payer.id,
+                    amount=remit.payment.signed_amount,
+                    credit_debit=remit.payment.credit_debit or "C",
+                    method=remit.payment.method,
+                    paid_on=remit.payment.date,
+                    provider_adjustments=[
+                        {"reason": p.reason, "reference": p.reference, "amount": str(p.amount)}
+                        for p in remit.provider_adjustments
+                    ],
+                )
+            )
+        for posting in plan.postings:
+            if posting.claim_id is None:
+                _write_unmatched(session, row.id, posting, now)
+        for claim in plan.to_submit:
+            record_claim(session, claim, actor=f"837:{name}")
+        for claim, problems in plan.to_hold:
+            _write_held(session, claim, problems, name, now)
+        for claim_id, body in plan.notes:
+            session.add(
+                Note(
+                    claim_id=claim_id, kind="payer_status", author="277", body=body, created_at=now
+                )
+            )
+        session.add(
+            AuditEvent(
+                at=now,
+                actor="ingest",
+                action="file_ingested",
+                detail={"file": name, "sha256": sha, "kinds": report.kinds},
+            )
+        )
+        return row.id
+
+
+def _write_unmatched(session: Session, file_id: int, posting: ClaimPosting, now: datetime) -> None:
+    remit = posting.remit
+    session.add(
+        Remittance(
+            key=remit.key,
+            claim_id=None,
+            file_id=file_id,
+            patient_control_number=posting.payment.patient_control_number,
+            status_code=remit.status_code,
+            paid=remit.paid,
+            patient_responsibility=remit.patient_responsibility,
+            payer_claim_control_number=remit.payer_claim_control_number,
+            decision_date=remit.decision_date,
+            remarks=remit.remarks,
+            posted_at=now,
+        )
+    )
+    _open_item(
+        session,
+        item_id=f"unmatched:{remit.key}",
+        claim_id=None,
+        kind=WorkItemKind.UNMATCHED_REMITTANCE,
+        queue="unmatched",
+        balance=abs(remit.paid),
+        reason_codes=[
+            f"PCN {posting.payment.patient_control_number}",
+            f"ICN {remit.payer_claim_control_number or '-'}",
+        ],
+        next_action=(
+            f"{posting.unmatched_reason}. Find the claim this payment of {remit.paid} "
+            "belongs to, or return the money to the payer."
+        ),
+        now=now,
+    )
+
+
+def _write_held(
+    session: Session, claim: ClaimIn, problems: list[Problem], name: str, now: datetime
+) -> None:
+    record_claim(session, claim, actor=f"837:{name}", status=ClaimStatus.HELD)
+    _open_item(
+        session,
+        item_id=f"{claim.id}:edit",
+        claim_id=claim.id,
+        kind=WorkItemKind.CLAIM_EDIT,
+        queue="claim-edits",
+        balance=claim.total_charge(),
+        reason_codes=[p.code for p in problems],
+        next_action=" | ".join(f"{p.field}: {p.message}" for p in problems),
+        now=now,
+    )
+
+
+def _open_item(
+    session: Session,
+    item_id: str,
+    claim_id: str | None,
+    kind: WorkItemKind,
+    queue: str,
+    balance: Decimal,
+    reason_codes: list[str],
+    next_action: str,
+    now: datetime,
+) -> None:
+    due = sla_due_at(now, kind, PayerRules())
+    session.add(
+        WorkItem(
+            id=item_id,
+            claim_id=claim_id,
+            kind=kind.value,
+            queue=queue,
+            home_queue=queue,
+            state=WorkItemState.OPEN.value,
+            reason_codes=reason_codes,
+            next_action=next_action[:2000],
+            opened_at=now,
+            due_at=due,
+            balance=balance,
+            priority=balance,
+            updated_at=now,
+        )
+    )
+
+
+async def _deliver(ctx: IngestContext, plan: _Plan) -> None:
+    """Tell each claim's workflow; every message is idempotent by its key."""
+    semaphore = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+    task_queue = ctx.settings.task_queue
+
+    async def remit(posting: ClaimPosting) -> None:
+        async with semaphore:
+            assert posting.claim_id is not None
+            await deliver_remittance(
+                ctx.client, ctx.engine, posting.claim_id, posting.remit, task_queue
+            )
+
+    async def ack(claim_id: str, message: AcknowledgementIn) -> None:
+        async with semaphore:
+            handle = ctx.client.get_workflow_handle(workflow_id(claim_id))
+            await handle.signal("acknowledgement", message)
+
+    async def submit(claim: ClaimIn) -> None:
+        async with semaphore:
+            with Session(ctx.engine) as session:
+                row = session.get(Claim, claim.id)
+                rules = payer_rules(session, claim.payer_id)
+            assert row is not None
+            facts = ClaimFacts(
+                claim_id=row.id,
+                payer_id=row.payer_id,
+                service_date=row.service_date,
+                submitted_on=row.submitted_on,
+                charge=row.charge,
+            )
+            await start_claim_workflow(
+                ctx.client,
+                facts,
+                rules,
+                task_queue,
+                activity_timeout_seconds=ctx.settings.activity_timeout_seconds,
+            )
+
+    await asyncio.gather(
+        *(remit(p) for p in plan.postings if p.claim_id is not None),
+        *(ack(c, a) for c, a in plan.acks),
+        *(submit(c) for c in plan.to_submit),
+    )
+
+
+def _tally(report: IngestReport, plan: _Plan) -> None:
+    for posting in plan.postings:
+        if posting.claim_id is None:
+            report.unmatched += 1
+        else:
+            report.remittances_posted += 1
+            report.paid += posting.remit.paid
+    report.acknowledgements = len(plan.acks)
+    report.statuses_noted = len(plan.notes)
+    report.claims_submitted = len(plan.to_submit)
+    report.claims_held = len(plan.to_hold)
+    report.rejected_transactions = plan.rejected_999
