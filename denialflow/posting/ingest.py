@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from temporalio.client import Client
 
-from denialflow.activities.intake import IntakeError, payer_rules, record_claim
+from denialflow.activities.intake import payer_rules, record_claim
 from denialflow.edi.errors import X12Error
 from denialflow.edi.reader import UnknownTransaction, parse_transaction
 from denialflow.edi.tokenizer import Interchange, Transaction, decode, tokenize
@@ -35,6 +35,7 @@ from denialflow.models.tables import (
     Claim,
     IngestedFile,
     Note,
+    Payer,
     Payment,
     Remittance,
     WorkItem,
@@ -329,26 +330,27 @@ def _plan_statuses(
             plan.notes.append((claim.id, f"Payer status (277) {text} {status.message}".strip()))
 
 
-def _scrub_claim(claim: ClaimIn, ctx: IngestContext, session: Session) -> list[Problem]:
+def _scrub_claim(claim: ClaimIn, ctx: IngestContext, rules: PayerRules) -> list[Problem]:
     subject = ScrubClaim.model_validate(
         claim.model_dump() | {"billing_npi": ctx.settings.practice_npi}
     )
-    try:
-        rules = payer_rules(session, claim.payer_id)
-    except IntakeError:
-        return [
-            Problem(
-                code="payer.unknown",
-                field="payer_id",
-                message=f"Unknown payer {claim.payer_id!r}: add the payer, or fix the claim.",
-            )
-        ]
     return scrub(subject, ScrubContext(today=ctx.today, rules=rules))
+
+
+def _payer_ids(session: Session) -> dict[str, Payer]:
+    """Our payers by their own id and by the id they carry on X12 files."""
+    index: dict[str, Payer] = {}
+    for payer in session.exec(select(Payer)):
+        index[payer.id] = payer
+        if payer.x12_payer_id:
+            index.setdefault(payer.x12_payer_id, payer)
+    return index
 
 
 def _plan_claims(session: Session, batch: ClaimBatch, ctx: IngestContext, plan: _Plan) -> list[str]:
     errors = []
     existing = _load_claims(session, {c.id for c in batch.claims})
+    payers = _payer_ids(session)
     for claim in batch.claims:
         if claim.id in existing:
             errors.append(
@@ -356,7 +358,17 @@ def _plan_claims(session: Session, batch: ClaimBatch, ctx: IngestContext, plan: 
                 "send a replacement (frequency 7) instead of the same claim again"
             )
             continue
-        problems = _scrub_claim(claim, ctx, session)
+        payer = payers.get(claim.payer_id)
+        if payer is None:
+            errors.append(
+                f"837 {batch.control_number}: claim {claim.id}: payer {claim.payer_id!r} is not "
+                "set up; add it (or its X12 payer id to an existing payer) and send the file again"
+            )
+            continue
+        # Ours from here on: our payer id, and sent today (the export's BHT date is when
+        # the practice system wrote the file, not when the payer receives the claim).
+        claim = claim.model_copy(update={"payer_id": payer.id, "submitted_on": ctx.today})
+        problems = _scrub_claim(claim, ctx, PayerRules.model_validate(payer.rules))
         if problems:
             plan.to_hold.append((claim, problems))
         else:
