@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     practice_address: str = Field(default="100 Main St", alias="DENIALFLOW_PRACTICE_ADDRESS")
     practice_city: str = Field(default="Springfield", alias="DENIALFLOW_PRACTICE_CITY")
     practice_state: str = Field(default="IL", alias="DENIALFLOW_PRACTICE_STATE")
-    practice_zip: str = Field(default="62701", alias="DENIALFLOW_PRACTICE_ZIP")
+    # ZIP+4, nine digits: the 837P requires it for the billing provider.
+    practice_zip: str = Field(default="627010001", alias="DENIALFLOW_PRACTICE_ZIP")
     submitter_id: str = Field(default="DENIALFLOW", alias="DENIALFLOW_SUBMITTER_ID")
     receiver_id: str = Field(default="CLEARINGHOUSE", alias="DENIALFLOW_RECEIVER_ID")
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -100,3 +103,76 @@ async def start_claim_workflow(
         )
     except WorkflowAlreadyStartedError:
         return client.get_workflow_handle(workflow_id(facts.claim_id))
+
+
+@dataclass
+class WorkflowState:
+    busy: bool
+    closed: bool
+    timers: list[datetime]
+    failure: str | None
+
+
+def history_state(events: list[HistoryEvent]) -> WorkflowState:
+    """Is the workflow waiting on nothing but its timers, and when do they fire?"""
+    task_open = False
+    failure: str | None = None
+    activities: set[int] = set()
+    timers: dict[str, datetime] = {}
+    closed = False
+    for e in events:
+        t = e.event_type
+        if t == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            task_open = True
+        elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            task_open, failure = False, None
+        elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            task_open = True
+            failure = e.workflow_task_failed_event_attributes.failure.message
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activities.add(e.event_id)
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            activities.discard(e.activity_task_completed_event_attributes.scheduled_event_id)
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+            activities.discard(e.activity_task_failed_event_attributes.scheduled_event_id)
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+            activities.discard(e.activity_task_timed_out_event_attributes.scheduled_event_id)
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+            activities.discard(e.activity_task_canceled_event_attributes.scheduled_event_id)
+        elif t == EventType.EVENT_TYPE_TIMER_STARTED:
+            a = e.timer_started_event_attributes
+            started = e.event_time.ToDatetime(tzinfo=UTC)
+            timers[a.timer_id] = started + a.start_to_fire_timeout.ToTimedelta()
+        elif t == EventType.EVENT_TYPE_TIMER_FIRED:
+            timers.pop(e.timer_fired_event_attributes.timer_id, None)
+        elif t == EventType.EVENT_TYPE_TIMER_CANCELED:
+            timers.pop(e.timer_canceled_event_attributes.timer_id, None)
+        elif t in (
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        ):
+            closed = True
+        elif t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            # Read just as the run continued as new: the next run is about to start.
+            task_open = True
+    if closed:
+        return WorkflowState(busy=False, closed=True, timers=[], failure=None)
+    return WorkflowState(
+        busy=task_open or bool(activities),
+        closed=False,
+        timers=sorted(timers.values()),
+        failure=failure,
+    )
+
+
+async def wait_idle(handle: WorkflowHandle, timeout: float = 30.0) -> WorkflowState:
+    """Wait until the workflow has no task or activity in flight (or has closed)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = history_state([e async for e in handle.fetch_history_events()])
+        if not state.busy or asyncio.get_running_loop().time() > deadline:
+            return state
+        await asyncio.sleep(0.05)

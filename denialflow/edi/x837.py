@@ -54,6 +54,9 @@ class _Person:
         self.name = ""
         self.member_id = ""
         self.birth_date: dt.date | None = None
+        self.gender = "U"
+        self.address: dict[str, str] = {}
+        self.relationship = ""  # PAT01, for a dependent patient
 
 
 class _Claim:
@@ -115,6 +118,22 @@ class _Reader:
     def on_DMG(self, seg: Seg) -> None:
         if self.last_person is not None and seg[1] == "D8":
             self.last_person.birth_date = seg.date(2, self.warnings)
+            if seg[3] in ("F", "M", "U"):
+                self.last_person.gender = seg[3]
+
+    def on_N3(self, seg: Seg) -> None:
+        if self.last_person is not None:
+            self.last_person.address["line1"] = seg[1]
+            if seg[2]:
+                self.last_person.address["line2"] = seg[2]
+
+    def on_N4(self, seg: Seg) -> None:
+        if self.last_person is not None:
+            self.last_person.address.update(city=seg[1], state=seg[2], zip=seg[3])
+
+    def on_PAT(self, seg: Seg) -> None:
+        self.patient = self.patient or _Person()
+        self.patient.relationship = seg[1]
 
     def on_CLM(self, seg: Seg) -> None:
         self.finish()
@@ -206,11 +225,25 @@ class _Reader:
         if not self.payer_id:
             raise seg.error("no payer id: NM1*PR (2010BB) NM109 is missing")
         person = self.patient or self.subscriber
+        subscriber: dict[str, str] = {}
+        if self.patient is not None:
+            sub = self.subscriber
+            subscriber = {
+                "name": sub.name,
+                "birth_date": sub.birth_date.isoformat() if sub.birth_date else "",
+                "gender": sub.gender,
+                "relationship": self.patient.relationship,
+                **{f"address_{k}": v for k, v in sub.address.items()},
+            }
+        place = seg.parts(5)[0] if seg.parts(5) else ""
         fields: dict[str, object] = {
             "id": claim_id(seg[1]),
             "payer_id": self.payer_id,
             "patient_name": person.name,
             "patient_birth_date": person.birth_date,
+            "patient_gender": person.gender,
+            "patient_address": dict(person.address),
+            "subscriber": subscriber,
             "member_id": self.subscriber.member_id,
             "service_date": service_date,
             "submitted_on": self.submitted_on,
@@ -218,6 +251,8 @@ class _Reader:
             "diagnoses": claim.diagnoses,
             "lines": claim.lines,
         }
+        if place.isdigit() and len(place) == 2:
+            fields["place_of_service"] = place
         self.claims.append(_valid(seg, ClaimIn, fields))
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -51,6 +52,7 @@ from denialflow.models.types import (
 )
 from denialflow.operations import deliver_remittance
 from denialflow.posting.fees import FeeLookup
+from denialflow.posting.outbound import outbound_problems, write_claim_batch
 from denialflow.posting.remit835 import ClaimPosting, plan_835
 from denialflow.scrub import Problem, ScrubClaim, ScrubContext, scrub
 from denialflow.settings import Settings
@@ -77,6 +79,7 @@ class IngestReport:
     claims_held: int = 0
     rejected_transactions: list[str] = field(default_factory=list)
     message: str = ""
+    outbound: str = ""  # the 837P written for the claims submitted
 
     @property
     def ok(self) -> bool:
@@ -93,6 +96,7 @@ class IngestReport:
             "claims_submitted": self.claims_submitted,
             "claims_held": self.claims_held,
             "rejected_transactions": self.rejected_transactions,
+            "outbound": self.outbound,
         }
 
     def describe(self) -> str:
@@ -114,6 +118,8 @@ class IngestReport:
             parts.append(f"{self.statuses_noted} claim statuses noted")
         if self.claims_submitted or self.claims_held:
             parts.append(f"{self.claims_submitted} claims submitted, {self.claims_held} held")
+        if self.outbound:
+            parts.append(f"sent in {Path(self.outbound).name}")
         if self.rejected_transactions:
             parts.append("999 rejected: " + "; ".join(self.rejected_transactions))
         verb = "resumed" if self.status == "resumed" else "posted"
@@ -146,7 +152,7 @@ class _Plan:
     payments: list[tuple[_Item, Remit835]] = field(default_factory=list)
     acks: list[tuple[str, AcknowledgementIn]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
-    to_submit: list[ClaimIn] = field(default_factory=list)
+    to_submit: list[tuple[ClaimIn, Payer]] = field(default_factory=list)
     to_hold: list[tuple[ClaimIn, list[Problem]]] = field(default_factory=list)
     rejected_999: list[str] = field(default_factory=list)
 
@@ -219,18 +225,32 @@ async def ingest_bytes(data: bytes, name: str, ctx: IngestContext) -> IngestRepo
     if resuming:
         report.status = "resumed"
         file_id = previous.id  # type: ignore[union-attr]
+        report.outbound = previous.summary.get("outbound", "")  # type: ignore[union-attr]
     else:
         file_id = _write(ctx, plan, report, name, sha, sender, control)
+    if plan.to_submit and not report.outbound:
+        path = write_claim_batch(ctx.settings, plan.to_submit, name)
+        report.outbound = str(path)
+        # Remember the batch at once, so a resumed run does not send the claims twice.
+        _update_file(ctx, file_id, summary={"outbound": report.outbound})
     await _deliver(ctx, plan)
     _tally(report, plan)
+    _update_file(ctx, file_id, status="posted", summary=report.summary())
+    return report
+
+
+def _update_file(
+    ctx: IngestContext, file_id: int, status: str | None = None, summary: dict | None = None
+) -> None:
     with session_scope(ctx.engine) as session:
         row = session.get(IngestedFile, file_id)
         assert row is not None
-        row.status = "posted"
-        row.posted_at = datetime.now(UTC)
-        row.summary = report.summary()
+        if status is not None:
+            row.status = status
+            row.posted_at = datetime.now(UTC)
+        if summary is not None:
+            row.summary = {**row.summary, **summary}
         session.add(row)
-    return report
 
 
 def _kind(parsed: object) -> str:
@@ -369,10 +389,15 @@ def _plan_claims(session: Session, batch: ClaimBatch, ctx: IngestContext, plan: 
         # the practice system wrote the file, not when the payer receives the claim).
         claim = claim.model_copy(update={"payer_id": payer.id, "submitted_on": ctx.today})
         problems = _scrub_claim(claim, ctx, PayerRules.model_validate(payer.rules))
+        if not problems:
+            problems = [
+                Problem(code="x837.refused", field="claim", message=message)
+                for message in outbound_problems(claim, payer)
+            ]
         if problems:
             plan.to_hold.append((claim, problems))
         else:
-            plan.to_submit.append(claim)
+            plan.to_submit.append((claim, payer))
     return errors
 
 
@@ -437,7 +462,7 @@ def _write(
         for posting in plan.postings:
             if posting.claim_id is None:
                 _write_unmatched(session, row.id, posting, now)
-        for claim in plan.to_submit:
+        for claim, _payer in plan.to_submit:
             record_claim(session, claim, actor=f"837:{name}")
         for claim, problems in plan.to_hold:
             _write_held(session, claim, problems, name, now)
@@ -583,7 +608,7 @@ async def _deliver(ctx: IngestContext, plan: _Plan) -> None:
     await asyncio.gather(
         *(remit(p) for p in plan.postings if p.claim_id is not None),
         *(ack(c, a) for c, a in plan.acks),
-        *(submit(c) for c in plan.to_submit),
+        *(submit(c) for c, _payer in plan.to_submit),
     )
 
 

@@ -37,8 +37,6 @@ from typing import Any, TypeVar
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
@@ -60,7 +58,7 @@ from denialflow.models.types import (
 )
 from denialflow.operations import ActionRefused, act, post_remittance, submit_claim
 from denialflow.simulation.scenario import ClaimSpec, EventSpec, Scenario
-from denialflow.temporal import register_search_attributes
+from denialflow.temporal import history_state, register_search_attributes
 from denialflow.worker import build_worker
 
 # Timers due this close after a step fire before the step: workflow timers run a few
@@ -104,69 +102,6 @@ class _Refusal:
     claim: str
     seq: float
     line: dict[str, Any]
-
-
-@dataclass
-class _WorkflowState:
-    busy: bool
-    closed: bool
-    timers: list[datetime]
-    failure: str | None
-
-
-def _history_state(events: list[HistoryEvent]) -> _WorkflowState:
-    """Is the workflow waiting on nothing but its timers, and when do they fire?"""
-    task_open = False
-    failure: str | None = None
-    activities: set[int] = set()
-    timers: dict[str, datetime] = {}
-    closed = False
-    for e in events:
-        t = e.event_type
-        if t == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
-            task_open = True
-        elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-            task_open, failure = False, None
-        elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-            task_open = True
-            failure = e.workflow_task_failed_event_attributes.failure.message
-        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            activities.add(e.event_id)
-        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            activities.discard(e.activity_task_completed_event_attributes.scheduled_event_id)
-        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-            activities.discard(e.activity_task_failed_event_attributes.scheduled_event_id)
-        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
-            activities.discard(e.activity_task_timed_out_event_attributes.scheduled_event_id)
-        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-            activities.discard(e.activity_task_canceled_event_attributes.scheduled_event_id)
-        elif t == EventType.EVENT_TYPE_TIMER_STARTED:
-            a = e.timer_started_event_attributes
-            started = e.event_time.ToDatetime(tzinfo=UTC)
-            timers[a.timer_id] = started + a.start_to_fire_timeout.ToTimedelta()
-        elif t == EventType.EVENT_TYPE_TIMER_FIRED:
-            timers.pop(e.timer_fired_event_attributes.timer_id, None)
-        elif t == EventType.EVENT_TYPE_TIMER_CANCELED:
-            timers.pop(e.timer_canceled_event_attributes.timer_id, None)
-        elif t in (
-            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
-            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
-            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-        ):
-            closed = True
-        elif t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            # Read just as the run continued as new: the next run is about to start.
-            task_open = True
-    if closed:
-        return _WorkflowState(busy=False, closed=True, timers=[], failure=None)
-    return _WorkflowState(
-        busy=task_open or bool(activities),
-        closed=False,
-        timers=sorted(timers.values()),
-        failure=failure,
-    )
 
 
 def _minute(moment: datetime) -> datetime:
@@ -339,7 +274,7 @@ class _Run:
                 if claim_id in self.finished:
                     continue
                 history = await handle.fetch_history()
-                state = _history_state(list(history.events))
+                state = history_state(list(history.events))
                 if state.closed:
                     self.finished.add(claim_id)
                     continue

@@ -76,3 +76,61 @@ async def test_inbound_folder_moves_files_and_reports_failures(
     assert "junk.835" in report_text and "nothing posted" in report_text
     assert not list((inbound / "processing").iterdir())
     await harness.wait_status("IN-1", "paid")
+
+
+async def test_clean_837_is_submitted_sent_and_watched(
+    harness: Harness, ctx: IngestContext
+) -> None:
+    from datetime import timedelta
+
+    from denialflow.edi.tokenizer import read_x12
+    from denialflow.edi.x837 import read_837
+    from denialflow.models.types import ClaimIn, ClaimLineIn
+    from denialflow.posting.outbound import write_claim_batch
+
+    _map_payer(harness, "87726")
+    today = await harness.today()
+    export = ClaimIn(
+        id="PM-1001",
+        payer_id="commercial-uhc",
+        patient_name="RIVERA, ANA",
+        patient_birth_date=today - timedelta(days=40 * 365),
+        patient_gender="F",
+        patient_address={
+            "line1": "12 OAK ST",
+            "city": "SPRINGFIELD",
+            "state": "IL",
+            "zip": "62704",
+        },
+        member_id="UHC55501",
+        service_date=today - timedelta(days=3),
+        submitted_on=today,
+        diagnoses=["E11.9", "I10"],
+        lines=[
+            ClaimLineIn(
+                procedure_code="99214", modifiers=["25"], charge="180.00", diagnosis_pointers=[1, 2]
+            ),
+            ClaimLineIn(procedure_code="83036", charge="35.50", diagnosis_pointers=[1]),
+        ],
+    )
+    with Session(harness.engine) as session:
+        payer = session.get(Payer, "commercial-uhc")
+    # The practice system's export, written with the same writer a clearinghouse would read.
+    pm_settings = ctx.settings.model_copy(update={"outbound_dir": ctx.settings.var_dir / "pm"})
+    export_path = write_claim_batch(pm_settings, [(export, payer)], "export")
+    assert export_path is not None
+
+    report = await ingest_bytes(export_path.read_bytes(), export_path.name, ctx)
+    assert report.ok, report.errors
+    assert (report.claims_submitted, report.claims_held) == (1, 0)
+    sent = Path(report.outbound)
+    assert sent.parent == ctx.settings.outbound
+    (claim,) = read_837(read_x12(sent).transactions[0])
+    assert (claim.id, claim.charge, claim.payer_id) == ("PM-1001", D("215.50"), "87726")
+    assert [line.modifiers for line in claim.lines] == [["25"], []]
+
+    row = harness.claim("PM-1001")
+    assert (row.status, row.submitted_on, row.patient_gender) == ("submitted", today, "F")
+    harness.started.append(harness.handle("PM-1001"))
+    await harness.advance(days=31)
+    await harness.wait_item("PM-1001", "follow_up")

@@ -30,7 +30,7 @@ from denialflow.models.types import (
     Role,
 )
 from denialflow.operations import act, post_remittance, submit_claim
-from denialflow.temporal import workflow_id
+from denialflow.temporal import wait_idle, workflow_id
 from denialflow.worker import build_worker
 from tests.conftest import eventually
 
@@ -76,8 +76,11 @@ class Harness:
     async def terminate_all(self) -> None:
         # The time-skipping server is shared by the session: a workflow left running
         # without its worker would hold time still for every later test.
+        # Terminating a workflow in the middle of a task can leave the test server's
+        # time-skipping lock held, so let every workflow finish what it is doing first.
         for handle in self.started:
             with contextlib.suppress(RPCError):  # already completed is fine
+                await wait_idle(handle)
                 await handle.terminate("test finished")
 
     def add_payer(self, payer_id: str, **rules: Any) -> None:

@@ -1,0 +1,184 @@
+"""Outbound files for the clearinghouse mailbox: 837P batches of claims we send and 276
+status inquiries for claims that need follow-up, written to the outbound folder."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from denialflow.edi.outbound import (
+    Address,
+    BillingProvider,
+    InterchangeSettings,
+    Receiver,
+    Submitter,
+)
+from denialflow.edi.outbound import Payer as PayerOut
+from denialflow.edi.x837_writer import (
+    ClaimLineOut,
+    ClaimOut,
+    ProfessionalBatch,
+    claim_problems,
+    write_837p,
+)
+from denialflow.models.tables import Payer
+from denialflow.models.types import ClaimIn
+from denialflow.settings import Settings
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    last, _, first = name.partition(",")
+    if not first and " " in name.strip():  # "First Last" as typed by people
+        first, _, last = name.strip().rpartition(" ")
+    return last.strip().upper(), first.strip().upper()
+
+
+def _address(values: dict[str, str], prefix: str = "") -> Address | None:
+    get = lambda k: values.get(prefix + k, "")  # noqa: E731
+    if not (get("line1") and get("city") and get("state") and get("zip")):
+        return None
+    return Address(
+        line1=get("line1"),
+        line2=get("line2") or None,
+        city=get("city"),
+        state=get("state"),
+        zip=get("zip"),
+    )
+
+
+def claim_out(claim: ClaimIn, payer: Payer) -> ClaimOut:
+    """Our claim as the 837P writer takes it; raises ValueError naming what is missing."""
+    from denialflow.edi.outbound import Patient, Subscriber
+
+    patient_last, patient_first = _split_name(claim.patient_name)
+    dependent = bool(claim.subscriber)
+    try:
+        if dependent:
+            sub = claim.subscriber
+            sub_last, sub_first = _split_name(sub.get("name", ""))
+            subscriber = Subscriber(
+                member_id=claim.member_id,
+                last_name=sub_last,
+                first_name=sub_first,
+                birth_date=date.fromisoformat(sub["birth_date"]) if sub.get("birth_date") else None,
+                gender=sub.get("gender") or None,
+                address=_address(sub, "address_"),
+            )
+            patient = Patient(
+                last_name=patient_last,
+                first_name=patient_first,
+                birth_date=claim.patient_birth_date,
+                gender=claim.patient_gender,
+                address=_address(claim.patient_address),
+                relationship=sub.get("relationship") or "19",
+            )
+        else:
+            subscriber = Subscriber(
+                member_id=claim.member_id,
+                last_name=patient_last,
+                first_name=patient_first,
+                birth_date=claim.patient_birth_date,
+                gender=claim.patient_gender,
+                address=_address(claim.patient_address),
+            )
+            patient = None
+        return ClaimOut(
+            patient_control_number=claim.id,
+            payer=PayerOut(
+                name=payer.name[:60],
+                id=payer.x12_payer_id or payer.id,
+                claim_filing_indicator=payer.claim_filing_indicator,
+            ),
+            subscriber=subscriber,
+            patient=patient,
+            place_of_service=claim.place_of_service,
+            diagnoses=[d.replace(".", "").upper() for d in claim.diagnoses],
+            lines=[
+                ClaimLineOut(
+                    procedure_code=line.procedure_code,
+                    modifiers=line.modifiers,
+                    charge=line.charge,
+                    units=line.units,
+                    diagnosis_pointers=line.diagnosis_pointers,
+                    service_date=claim.service_date,
+                )
+                for line in claim.lines
+            ],
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"claim {claim.id}: {where}: {first['msg']}") from None
+
+
+def outbound_problems(claim: ClaimIn, payer: Payer) -> list[str]:
+    """Why the 837P writer would refuse this claim (empty when it can be sent)."""
+    try:
+        out = claim_out(claim, payer)
+    except ValueError as err:
+        return [str(err)]
+    return claim_problems(out)
+
+
+def _control_number() -> int:
+    # Unique enough per sender for a mailbox: seconds since 2020, within ISA13's nine digits.
+    return int(datetime.now(UTC).timestamp() - 1_577_836_800) % 999_999_999 + 1
+
+
+def interchange_settings(settings: Settings, control: int) -> InterchangeSettings:
+    return InterchangeSettings(
+        sender_id=settings.submitter_id[:15],
+        receiver_id=settings.receiver_id[:15],
+        interchange_control_number=control,
+        group_control_number=control,
+        transaction_control_number=control,
+        created=datetime.now(UTC),
+        usage="P",
+    )
+
+
+def billing_provider(settings: Settings) -> BillingProvider:
+    return BillingProvider(
+        name=settings.practice_name[:60],
+        npi=settings.practice_npi,
+        ein=settings.practice_tax_id,
+        address=Address(
+            line1=settings.practice_address,
+            city=settings.practice_city,
+            state=settings.practice_state,
+            zip=settings.practice_zip,
+        ),
+    )
+
+
+def write_claim_batch(
+    settings: Settings, claims: list[tuple[ClaimIn, Payer]], name_hint: str = "claims"
+) -> Path | None:
+    """Write one 837P for the claims; returns its path (None when there is nothing)."""
+    if not claims:
+        return None
+    control = _control_number()
+    batch = ProfessionalBatch(
+        interchange=interchange_settings(settings, control),
+        submitter=Submitter(
+            name=settings.practice_name[:60],
+            id=settings.submitter_id,
+            contact_name="BILLING OFFICE",
+            contact_phone="8005550100",
+        ),
+        receiver=Receiver(name="CLEARINGHOUSE", id=settings.receiver_id),
+        billing_provider=billing_provider(settings),
+        claims=[claim_out(c, p) for c, p in claims],
+    )
+    text = write_837p(batch)
+    folder = settings.outbound
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"837P-{control:09d}-{Path(name_hint).stem}.x12"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    # Appear whole or not at all: a clearinghouse client may pick files up any moment.
+    os.replace(tmp, path)
+    return path
