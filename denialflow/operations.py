@@ -52,6 +52,7 @@ async def submit_claim(
     clock_offset: timedelta = timedelta(0),
     actor: str = "system",
     activity_timeout_seconds: int = 30,
+    send_status_inquiries: bool = True,
 ) -> WorkflowHandle:
     with session_scope(engine) as session:
         facts = record_claim(session, claim, actor=actor)
@@ -63,6 +64,7 @@ async def submit_claim(
         task_queue,
         clock_offset=clock_offset,
         activity_timeout_seconds=activity_timeout_seconds,
+        send_status_inquiries=send_status_inquiries,
     )
 
 

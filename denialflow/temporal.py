@@ -69,6 +69,7 @@ async def start_claim_workflow(
     activity_timeout_seconds: int = 30,
     state: ClaimState | None = None,
     start_signal: tuple[str, object] | None = None,
+    send_status_inquiries: bool = True,
 ) -> WorkflowHandle:
     """Start the claim's workflow; starting one that already runs is not an error.
 
@@ -80,6 +81,7 @@ async def start_claim_workflow(
             rules=rules,
             clock_offset_seconds=int(clock_offset.total_seconds()),
             activity_timeout_seconds=activity_timeout_seconds,
+            send_status_inquiries=send_status_inquiries,
         ),
         state=state,
     )

@@ -10,8 +10,9 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from denialflow.activities.outbound import OutboundActivities
 from denialflow.activities.projection import ProjectionActivities
-from denialflow.settings import Settings
+from denialflow.settings import Settings, get_settings
 from denialflow.workflows.claim import ClaimWorkflow
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,15 @@ def build_worker(
     task_queue: str,
     max_cached_workflows: int = 1000,
     executor: ThreadPoolExecutor | None = None,
+    settings: Settings | None = None,
 ) -> Worker:
-    activities = ProjectionActivities(engine)
+    projection = ProjectionActivities(engine)
+    outbound = OutboundActivities(engine, settings or get_settings())
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ClaimWorkflow],
-        activities=[activities.project_claim],
+        activities=[projection.project_claim, outbound.write_status_inquiry],
         # Database writes are blocking calls; a small pool keeps SQLite writers few.
         activity_executor=executor or ThreadPoolExecutor(max_workers=8),
         max_cached_workflows=max_cached_workflows,
@@ -43,7 +46,7 @@ async def run_worker(settings: Settings, engine: Engine) -> None:
 
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     await register_search_attributes(client, settings.temporal_namespace)
-    worker = build_worker(client, engine, settings.task_queue)
+    worker = build_worker(client, engine, settings.task_queue, settings=settings)
     log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     inbound = asyncio.create_task(
         watch_inbound(

@@ -221,6 +221,9 @@ class ClaimWorkflowInput(BaseModel):
     clock_offset_seconds: int = 0
     # How long one database projection may run before Temporal retries it on another worker.
     activity_timeout_seconds: int = 30
+    # Write a 276 status inquiry to the outbound folder when a payer stays silent. Off in
+    # simulations, which must never put mail in the clearinghouse mailbox.
+    send_status_inquiries: bool = True
 
 
 class AdjustmentIn(BaseModel):

@@ -307,7 +307,14 @@ class _Run:
     async def start_claim(self, spec: ClaimSpec) -> None:
         handle = await self._answer(
             submit_claim(
-                self.client, self.engine, _claim_in(spec), self.task_queue, self.offset, "simulate"
+                self.client,
+                self.engine,
+                _claim_in(spec),
+                self.task_queue,
+                self.offset,
+                "simulate",
+                # A simulation never writes to the clearinghouse mailbox.
+                send_status_inquiries=False,
             ),
             f"starting claim {spec.id}",
         )

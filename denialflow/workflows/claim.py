@@ -14,9 +14,10 @@ from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from denialflow.activities.outbound import StatusInquiryRequest
     from denialflow.models.types import (
         ESCALATION_QUEUE,
         ZERO,
@@ -131,6 +132,8 @@ class ClaimWorkflow:
         self._remits: list[RemittancePosting] = []
         self._touched: set[str] = set()
         self._claim_dirty = False
+        self._inquiries: list[str] = []  # follow-up items whose 276 is still to be written
+        self.send_inquiries = run.input.send_status_inquiries
 
     # --- clock -------------------------------------------------------------
 
@@ -679,7 +682,9 @@ class ClaimWorkflow:
                 else WorkItemKind.FOLLOW_UP
             )
             if s.open_item(kind) is None:
-                self._open_item(kind, since=s.next_follow_up_at)
+                item = self._open_item(kind, since=s.next_follow_up_at)
+                if kind == WorkItemKind.FOLLOW_UP and self.send_inquiries:
+                    self._inquiries.append(item.id)
             s.next_follow_up_at = next_on_cadence(
                 s.next_follow_up_at, now, self.rules.follow_up_every_days
             )
@@ -1016,3 +1021,25 @@ class ClaimWorkflow:
         )
         for item_id in [i.id for i in s.items.values() if i.state == WorkItemState.CLOSED]:
             del s.items[item_id]
+        inquiries, self._inquiries = self._inquiries, []
+        for item_id in inquiries:
+            await self._send_status_inquiry(item_id)
+        if self._events:  # what the inquiries reported
+            await self._flush()
+
+    async def _send_status_inquiry(self, item_id: str) -> None:
+        """Ask the payer (276) about a silent claim; a claim we cannot describe well
+        enough for a 276 is noted on the timeline and left to the specialist."""
+        try:
+            name = await workflow.execute_activity(
+                "write_status_inquiry",
+                StatusInquiryRequest(claim_id=self.s.facts.claim_id, item_id=item_id),
+                result_type=str,
+                start_to_close_timeout=self.activity_timeout,
+                retry_policy=RetryPolicy(maximum_attempts=5),
+            )
+            self._event("status_inquiry_sent", item=item_id, file=name)
+        except ActivityError as err:
+            cause = err.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(err)
+            self._event("status_inquiry_failed", item=item_id, reason=reason)

@@ -63,6 +63,7 @@ async def test_worker_killed_after_commit_loses_nothing_and_duplicates_nothing(
         "DATABASE_URL": str(engine.url),
         "TEMPORAL_ADDRESS": dev_server,
         "DENIALFLOW_TASK_QUEUE": "crash-test",
+        "DENIALFLOW_VAR_DIR": str(tmp_path / "var"),
         "DENIALFLOW_FAULT_CRASH_AFTER_COMMIT": str(marker),
     }
     first = _worker(env, tmp_path / "worker1.log")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -30,6 +31,7 @@ from denialflow.models.types import (
     Role,
 )
 from denialflow.operations import act, post_remittance, submit_claim
+from denialflow.settings import Settings
 from denialflow.temporal import wait_idle, workflow_id
 from denialflow.worker import build_worker
 from tests.conftest import eventually
@@ -63,7 +65,10 @@ class Harness:
         claim = ClaimIn(
             id=claim_id,
             payer_id=payer,
-            patient_name="Test Patient",
+            patient_name="PATIENT, TEST",
+            patient_birth_date=date(1970, 5, 17),
+            patient_gender="F",
+            member_id="MBR0001",
             service_date=service,
             submitted_on=submitted,
             diagnoses=["J20.9"],
@@ -173,9 +178,10 @@ class Harness:
 
 @pytest_asyncio.fixture
 async def harness(
-    env: WorkflowEnvironment, client: Client, engine: Engine, task_queue: str
+    env: WorkflowEnvironment, client: Client, engine: Engine, task_queue: str, tmp_path: Path
 ) -> AsyncIterator[Harness]:
-    async with build_worker(client, engine, task_queue):
+    settings = Settings(DENIALFLOW_VAR_DIR=str(tmp_path / "var"))
+    async with build_worker(client, engine, task_queue, settings=settings):
         h = Harness(env, client, engine, task_queue)
         yield h
         await h.terminate_all()
