@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from denialflow.models.db import get_engine
 from denialflow.settings import Settings, get_settings
-from denialflow.web.routers import health
+from denialflow.web.routers import files, health
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,4 +20,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.temporal = None
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(health.router)
+    app.include_router(files.router)
     return app

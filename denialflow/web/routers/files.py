@@ -1,0 +1,52 @@
+"""X12 files through the browser: upload one to post it, and see what came in lately."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from sqlmodel import select
+
+from denialflow.models.tables import IngestedFile
+from denialflow.posting.ingest import IngestContext, IngestReport, ingest_bytes
+from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep
+from denialflow.web.templating import templates
+
+router = APIRouter(tags=["files"])
+# A day of remittances for a large practice is a few MB; anything far bigger is a mistake.
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def _page(request: Request, session: SessionDep, report: IngestReport | None, status: int = 200):  # type: ignore[no-untyped-def]
+    recent = session.exec(
+        select(IngestedFile).order_by(IngestedFile.received_at.desc()).limit(20)  # type: ignore[attr-defined]
+    ).all()
+    return templates.TemplateResponse(
+        request, "pages/files.html", {"report": report, "recent": recent}, status_code=status
+    )
+
+
+@router.get("/files", response_class=HTMLResponse)
+def files_page(request: Request, session: SessionDep) -> HTMLResponse:
+    return _page(request, session, None)
+
+
+@router.post("/files", response_class=HTMLResponse)
+async def upload(
+    request: Request,
+    file: UploadFile,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+) -> HTMLResponse:
+    if temporal is None:
+        raise HTTPException(503, "Temporal is not reachable: nothing was posted; try again")
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    name = (file.filename or "upload.x12").rsplit("/", 1)[-1]
+    if len(data) > MAX_UPLOAD_BYTES:
+        report = IngestReport(
+            file=name, status="rejected", errors=[f"{name}: larger than 50 MB; nothing posted"]
+        )
+    else:
+        ctx = IngestContext(temporal, request.app.state.engine, settings)
+        report = await ingest_bytes(data, name, ctx)
+    return _page(request, session, report, 200 if report.ok else 422)
