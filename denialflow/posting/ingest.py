@@ -571,13 +571,18 @@ async def _deliver(ctx: IngestContext, plan: _Plan) -> None:
     """Tell each claim's workflow; every message is idempotent by its key."""
     semaphore = asyncio.Semaphore(DELIVERY_CONCURRENCY)
     task_queue = ctx.settings.task_queue
+    by_claim: dict[str, list[ClaimPosting]] = {}
+    for posting in plan.postings:
+        if posting.claim_id is not None:
+            by_claim.setdefault(posting.claim_id, []).append(posting)
 
-    async def remit(posting: ClaimPosting) -> None:
+    async def remits(claim_id: str, postings: list[ClaimPosting]) -> None:
+        # One claim's payments in file order: a reversal must land before its correction.
         async with semaphore:
-            assert posting.claim_id is not None
-            await deliver_remittance(
-                ctx.client, ctx.engine, posting.claim_id, posting.remit, task_queue
-            )
+            for posting in postings:
+                await deliver_remittance(
+                    ctx.client, ctx.engine, claim_id, posting.remit, task_queue
+                )
 
     async def ack(claim_id: str, message: AcknowledgementIn) -> None:
         async with semaphore:
@@ -606,7 +611,7 @@ async def _deliver(ctx: IngestContext, plan: _Plan) -> None:
             )
 
     await asyncio.gather(
-        *(remit(p) for p in plan.postings if p.claim_id is not None),
+        *(remits(claim_id, postings) for claim_id, postings in by_claim.items()),
         *(ack(c, a) for c, a in plan.acks),
         *(submit(c) for c, _payer in plan.to_submit),
     )

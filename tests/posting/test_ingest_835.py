@@ -162,3 +162,39 @@ async def test_interrupted_posting_resumes_and_tells_every_claim_once(
     await harness.wait_status("P-2", "paid")
     assert (await ingest_bytes(text.encode(), "era.835", ctx)).status == "duplicate"
     await eventually(lambda: _count(harness, Remittance) == 2)
+
+
+async def test_reversal_and_correction_in_one_file_land_in_order(
+    harness: Harness, ctx: IngestContext
+) -> None:
+    from denialflow.edi.samples import SampleClaim, SampleService
+
+    today, served = await _three_claims(harness)
+    first = build_835(
+        [paid_claim("P-1", D("100"), D("60"), served)], paid_on=today, trace_number="R1"
+    )
+    assert (await ingest_bytes(first.encode(), "first.835", ctx)).ok
+    await harness.wait_status("P-1", "paid")
+    reversal = SampleClaim(
+        patient_control_number="P-1",
+        charge=D("-100"),
+        paid=D("-60"),
+        status_code="22",
+        payer_claim_control_number="ICNP-1",
+        service_date=served,
+        services=[SampleService("99213", D("-100"), D("-60"), [("CO", "45", D("-40"))])],
+    )
+    correction = paid_claim("P-1", D("100"), D("85"), served, icn="ICNP-1B")
+    second = build_835([reversal, correction], paid_on=today, trace_number="R2", control_number=2)
+    report = await ingest_bytes(second.encode(), "second.835", ctx)
+    assert report.ok, report.errors
+    assert report.remittances_posted == 2
+
+    def settled() -> bool:
+        claim = harness.claim("P-1")
+        return claim.status == "paid" and claim.paid == D("85.00")
+
+    await eventually(settled)
+    claim = harness.claim("P-1")
+    assert (claim.contractual, claim.balance) == (D("15.00"), D("0.00"))
+    harness.started.append(harness.handle("P-1"))
