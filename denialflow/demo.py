@@ -72,10 +72,22 @@ STAGES = [
 ]
 
 
+DEMO_PASSWORD = "demo"  # printed in the README; demo data only
+
+
 def install_demo_users(session: Session) -> None:
+    from denialflow.web.auth import hash_password
+
     for username, full_name, role, _queues in DEMO_USERS:
         if session.get(User, username) is None:
-            session.add(User(username=username, full_name=full_name, role=role.value))
+            session.add(
+                User(
+                    username=username,
+                    full_name=full_name,
+                    role=role.value,
+                    password_hash=hash_password(DEMO_PASSWORD),
+                )
+            )
     session.flush()
     for username, _name, _role, queues in DEMO_USERS:
         for queue in queues:

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="denialflow", alias="DENIALFLOW_TASK_QUEUE")
     web_host: str = Field(default="127.0.0.1", alias="DENIALFLOW_WEB_HOST")
     web_port: int = Field(default=8000, alias="DENIALFLOW_WEB_PORT")
+    # Set when the web app is served over HTTPS (behind a proxy): cookies then only
+    # travel encrypted.
+    secure_cookies: bool = Field(default=False, alias="DENIALFLOW_SECURE_COOKIES")
     temporal_ui_port: int = Field(default=8233, alias="DENIALFLOW_TEMPORAL_UI_PORT")
     # How long one database projection may take before Temporal retries it elsewhere.
     activity_timeout_seconds: int = Field(default=30, alias="DENIALFLOW_ACTIVITY_TIMEOUT")

@@ -111,6 +111,11 @@ def walk(tx: Transaction) -> Iterator[Seg]:
 
 def person_name(seg: Seg) -> str:
     """NM1 name as "LAST, FIRST MIDDLE" (an organisation keeps NM103 alone)."""
-    last, first, middle = seg[3].strip(), seg[4].strip(), seg[5].strip()
-    given = " ".join(p for p in (first, middle) if p)
+    return format_name(seg[3], seg[4], seg[5])
+
+
+def format_name(last: str, first: str, middle: str) -> str:
+    """NM103/NM104/NM105 as "LAST, FIRST MIDDLE", skipping blank parts."""
+    last, first, middle = last.strip(), first.strip(), middle.strip()
+    given = f"{first} {middle}" if first and middle else first or middle
     return f"{last}, {given}" if last and given else last or given

@@ -8,10 +8,11 @@ and CAS/DTM/REF/AMT/LQ attach to the innermost open one. That mirrors the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from denialflow.edi.reversals import ReversalMatch, pair_reversals
-from denialflow.edi.segments import Seg, person_name, walk
+from denialflow.edi.segments import Seg, format_name
 from denialflow.edi.tokenizer import Transaction
 from denialflow.edi.x835_models import (
     Adjustment,
@@ -23,6 +24,7 @@ from denialflow.edi.x835_models import (
     ProviderAdjustment,
     Remittance,
     ServicePayment,
+    prevalidated,
 )
 from denialflow.models.types import ZERO
 
@@ -48,8 +50,7 @@ _CLAIM_DATES = {"232": "statement_from", "233": "statement_to", "050": "received
 def parse_835(tx: Transaction) -> Remittance:
     """Read one 835 transaction set; balancing problems land in `problems`."""
     reader = _Reader(tx)
-    for seg in walk(tx):
-        reader.read(seg)
+    reader.run()
     if reader.payment is None:
         raise tx.error(0, "835 has no BPR (payment) segment")
     remittance = Remittance(
@@ -70,6 +71,7 @@ def parse_835(tx: Transaction) -> Remittance:
 def check_balance(remittance: Remittance) -> list[str]:
     """The three 835 balancing rules; each failure is one readable sentence."""
     problems: list[str] = []
+    paid = ZERO
     for claim in remittance.claims:
         line_adjustments = ZERO
         for n, line in enumerate(claim.services, 1):
@@ -87,8 +89,8 @@ def check_balance(remittance: Remittance) -> list[str]:
                 f"claim {claim.patient_control_number}: charge {claim.charge} minus adjustments "
                 f"{adjusted} is {claim.charge - adjusted}, but paid is {claim.paid}"
             )
-    paid = sum((c.paid for c in remittance.claims), ZERO)
-    provider = sum((p.amount for p in remittance.provider_adjustments), ZERO)
+        paid += claim.paid
+    provider = _total(remittance.provider_adjustments)
     expected = remittance.payment.signed_amount
     if paid - provider != expected:
         problems.append(
@@ -98,17 +100,40 @@ def check_balance(remittance: Remittance) -> list[str]:
     return problems
 
 
-def _default(value: Decimal | None, default: Decimal) -> Decimal:
-    # Not `or`: a reported 0 units is real (denied lines often carry it).
-    return default if value is None else value
+def _total(adjustments: list[Adjustment] | list[ProviderAdjustment]) -> Decimal:
+    # The same left-to-right sum from ZERO as sum(..., ZERO), without a generator.
+    total = ZERO
+    for adjustment in adjustments:
+        total += adjustment.amount
+    return total
 
 
-def _total(adjustments: list[Adjustment]) -> Decimal:
-    return sum((a.amount for a in adjustments), ZERO)
+_ONE = Decimal("1")  # SVC05 units when not reported
+
+# Models the hot path builds from values it already converted (see `prevalidated`).
+_new_adjustment = prevalidated(Adjustment)
+_new_claim = prevalidated(ClaimPayment)
+_new_procedure = prevalidated(Procedure)
+_new_service = prevalidated(ServicePayment)
+
+
+def _padded(el: list[str], size: int) -> list[str]:
+    """The elements with missing trailing ones read as "" (the tokenizer's list is
+    shared, so it is copied rather than extended)."""
+    n = len(el)
+    return el if n >= size else el + [""] * (size - n)
 
 
 class _Reader:
+    """One forward pass over the segment lists.
+
+    Segments stay the tokenizer's bare lists; a `Seg` is made only for the rare
+    segments and for errors. Amounts, numbers, dates and procedure composites repeat
+    a lot in a remittance, so each distinct text is converted once per file (the
+    values are immutable; models and lists are still new for every use)."""
+
     def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
         self.payment: Payment | None = None
         self.trace = ("", "")
         self.production_date: dt.date | None = None
@@ -120,13 +145,94 @@ class _Reader:
         self.service: ServicePayment | None = None
         self.plb: list[ProviderAdjustment] = []
         self.warnings: list[str] = []
+        self.money_seen: dict[str, Decimal] = {}
+        self.number_seen: dict[str, Decimal] = {}
+        self.date_seen: dict[str, dt.date] = {}
+        self.procedure_seen: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        self.handlers: dict[str, Callable[[list[str], int], None]] = {
+            "BPR": self.on_BPR,
+            "TRN": self.on_TRN,
+            "N1": self.on_N1,
+            "REF": self.on_REF,
+            "LX": self.on_LX,
+            "CLP": self.on_CLP,
+            "NM1": self.on_NM1,
+            "CAS": self.on_CAS,
+            "MOA": self.on_MOA,
+            "MIA": self.on_MIA,
+            "DTM": self.on_DTM,
+            "SVC": self.on_SVC,
+            "AMT": self.on_AMT,
+            "LQ": self.on_LQ,
+            "PLB": self.on_PLB,
+        }
 
-    def read(self, seg: Seg) -> None:
-        handler = getattr(self, f"on_{seg.id}", None)
-        if handler is not None:
-            handler(seg)
+    def run(self) -> None:
+        handlers = self.handlers
+        for offset, el in enumerate(self.tx.segments):
+            handler = handlers.get(el[0])
+            if handler is not None:
+                handler(el, offset)
 
-    def on_BPR(self, seg: Seg) -> None:
+    # Element conversions, each with the semantics (and errors) of the Seg method.
+
+    def seg(self, offset: int) -> Seg:
+        return Seg(self.tx, offset)
+
+    def amount(self, el: list[str], offset: int, i: int) -> Decimal:
+        """A required money element (Seg.amount)."""
+        value = self.money_seen.get(el[i])
+        if value is None:
+            value = self.seg(offset).amount(i)
+            self.money_seen[el[i]] = value
+        return value
+
+    def money(self, el: list[str], offset: int, i: int) -> Decimal | None:
+        """An optional money element (Seg.money)."""
+        value = self.money_seen.get(el[i])
+        if value is None:
+            value = self.seg(offset).money(i)
+            if value is not None:
+                self.money_seen[el[i]] = value
+        return value
+
+    def number(self, el: list[str], offset: int, i: int) -> Decimal | None:
+        """An optional decimal element (Seg.decimal)."""
+        if not el[i]:
+            return None
+        value = self.number_seen.get(el[i])
+        if value is None:
+            value = self.seg(offset).decimal(i)
+            if value is not None:
+                self.number_seen[el[i]] = value
+        return value
+
+    def date(self, el: list[str], offset: int, i: int) -> dt.date | None:
+        """Seg.date: a bad date is a warning (every time it occurs), not an error."""
+        value = self.date_seen.get(el[i])
+        if value is None:
+            value = self.seg(offset).date(i, self.warnings)
+            if value is not None:
+                self.date_seen[el[i]] = value
+        return value
+
+    def procedure(self, composite: str) -> Procedure | None:
+        """Procedure.from_parts(seg.parts(i)) for the element text `composite`."""
+        if not composite:
+            return None
+        known = self.procedure_seen.get(composite)
+        if known is None:
+            built = Procedure.from_parts(composite.split(self.tx.delimiters.component))
+            assert built is not None  # a non-empty text has at least one component
+            known = (built.qualifier, built.code, tuple(built.modifiers))
+            self.procedure_seen[composite] = known
+        qualifier, code, modifiers = known
+        return _new_procedure(qualifier=qualifier, code=code, modifiers=list(modifiers))
+
+    # Segment handlers: `el` is the tokenizer's element list, `offset` its place in tx.
+
+    def on_BPR(self, el: list[str], offset: int) -> None:
+        seg = self.seg(offset)
         self.payment = Payment(
             amount=seg.amount(2),
             credit_debit=seg[3] or "C",
@@ -136,12 +242,14 @@ class _Reader:
         )
         self.payment.trace_number, self.payment.originator = self.trace
 
-    def on_TRN(self, seg: Seg) -> None:
+    def on_TRN(self, el: list[str], offset: int) -> None:
+        seg = self.seg(offset)
         self.trace = (seg[2], seg[3])
         if self.payment is not None:
             self.payment.trace_number, self.payment.originator = self.trace
 
-    def on_N1(self, seg: Seg) -> None:
+    def on_N1(self, el: list[str], offset: int) -> None:
+        seg = self.seg(offset)
         self.party = seg[1]
         if seg[1] == "PR":
             self.payer.name = seg[2]
@@ -151,8 +259,9 @@ class _Reader:
             if seg[3] == "XX":
                 self.payee.npi = seg[4]
 
-    def on_REF(self, seg: Seg) -> None:
-        qualifier, value = seg[1], seg[2]
+    def on_REF(self, el: list[str], offset: int) -> None:
+        el = _padded(el, 3)
+        qualifier, value = el[1], el[2]
         if self.service is not None:
             if qualifier == "6R":
                 self.service.control_number = value
@@ -165,105 +274,119 @@ class _Reader:
         elif self.party == "PE" and qualifier == "TJ":
             self.payee.tax_id = value
 
-    def on_LX(self, seg: Seg) -> None:
+    def on_LX(self, el: list[str], offset: int) -> None:
         self.claim = self.service = None
 
-    def on_CLP(self, seg: Seg) -> None:
+    def on_CLP(self, el: list[str], offset: int) -> None:
         self.service = None
-        if not seg[1]:
-            raise seg.error("CLP01 (patient control number) is missing")
-        self.claim = ClaimPayment(
-            patient_control_number=seg[1],
-            status_code=seg[2],
-            charge=seg.amount(3),
-            paid=seg.amount(4),
-            patient_responsibility=seg.money(5) or ZERO,
-            filing_indicator=seg[6],
-            payer_claim_control_number=seg[7],
-            facility_code=seg[8],
-            frequency_code=seg[9],
-            segment_number=seg.number,
+        el = _padded(el, 10)
+        if not el[1]:
+            raise self.tx.error(offset, "CLP01 (patient control number) is missing")
+        self.claim = _new_claim(
+            patient_control_number=el[1],
+            status_code=el[2],
+            charge=self.amount(el, offset, 3),
+            paid=self.amount(el, offset, 4),
+            patient_responsibility=self.money(el, offset, 5) or ZERO,
+            filing_indicator=el[6],
+            payer_claim_control_number=el[7],
+            facility_code=el[8],
+            frequency_code=el[9],
+            segment_number=self.tx.first_segment + offset,
         )
         self.claims.append(self.claim)
 
-    def on_NM1(self, seg: Seg) -> None:
-        if self.claim is not None and self.service is None and seg[1] == "QC":
-            self.claim.patient_name = person_name(seg)
-            self.claim.patient_id = seg[9]
+    def on_NM1(self, el: list[str], offset: int) -> None:
+        if self.claim is not None and self.service is None and len(el) > 1 and el[1] == "QC":
+            el = _padded(el, 10)
+            self.claim.patient_name = format_name(el[3], el[4], el[5])
+            self.claim.patient_id = el[9]
 
-    def on_CAS(self, seg: Seg) -> None:
-        target = self.service or self.claim
+    def on_CAS(self, el: list[str], offset: int) -> None:
+        target = self.service if self.service is not None else self.claim
         if target is None:
-            raise seg.error("CAS outside a claim")
-        for i in range(2, 20, 3):  # up to six reason/amount/quantity triplets
-            if not seg[i]:
+            raise self.tx.error(offset, "CAS outside a claim")
+        stop = min(len(el), 20)  # up to six reason/amount/quantity triplets
+        el = _padded(el, 21)
+        group = el[1]
+        adjustments = target.adjustments
+        for i in range(2, stop, 3):
+            if not el[i]:
                 continue
-            target.adjustments.append(
-                Adjustment(
-                    group=seg[1],
-                    reason=seg[i],
-                    amount=seg.amount(i + 1),
-                    quantity=seg.decimal(i + 2),
+            adjustments.append(
+                _new_adjustment(
+                    group=group,
+                    reason=el[i],
+                    amount=self.amount(el, offset, i + 1),
+                    quantity=self.number(el, offset, i + 2),
                 )
             )
 
-    def on_MOA(self, seg: Seg) -> None:
-        self.claim_remarks(seg, range(3, 8))
+    def on_MOA(self, el: list[str], offset: int) -> None:
+        self.claim_remarks(el, offset, range(3, 8))
 
-    def on_MIA(self, seg: Seg) -> None:
-        self.claim_remarks(seg, [5, 20, 21, 22, 23, 24])
+    def on_MIA(self, el: list[str], offset: int) -> None:
+        self.claim_remarks(el, offset, [5, 20, 21, 22, 23, 24])
 
-    def claim_remarks(self, seg: Seg, positions: range | list[int]) -> None:
+    def claim_remarks(self, el: list[str], offset: int, positions: range | list[int]) -> None:
         if self.claim is None:
-            raise seg.error(f"{seg.id} outside a claim")
-        self.claim.remarks.extend(seg[i] for i in positions if seg[i])
+            raise self.tx.error(offset, f"{el[0]} outside a claim")
+        el = _padded(el, 25)
+        self.claim.remarks.extend(el[i] for i in positions if el[i])
 
-    def on_DTM(self, seg: Seg) -> None:
-        qualifier = seg[1]
+    def on_DTM(self, el: list[str], offset: int) -> None:
+        el = _padded(el, 3)
+        qualifier = el[1]
         if self.service is not None:
-            if qualifier in ("472", "150"):
-                self.service.service_date = seg.date(2, self.warnings)
+            if qualifier == "472" or qualifier == "150":
+                self.service.service_date = self.date(el, offset, 2)
             elif qualifier == "151":
-                self.service.service_date_end = seg.date(2, self.warnings)
+                self.service.service_date_end = self.date(el, offset, 2)
         elif self.claim is not None:
             if qualifier in _CLAIM_DATES:
-                setattr(self.claim, _CLAIM_DATES[qualifier], seg.date(2, self.warnings))
+                setattr(self.claim, _CLAIM_DATES[qualifier], self.date(el, offset, 2))
         elif qualifier == "405":
-            self.production_date = seg.date(2, self.warnings)
+            self.production_date = self.date(el, offset, 2)
 
-    def on_SVC(self, seg: Seg) -> None:
+    def on_SVC(self, el: list[str], offset: int) -> None:
         if self.claim is None:
-            raise seg.error("SVC outside a claim")
-        procedure = Procedure.from_parts(seg.parts(1))
+            raise self.tx.error(offset, "SVC outside a claim")
+        el = _padded(el, 8)
+        procedure = self.procedure(el[1])
         if procedure is None:
-            raise seg.error("SVC01 (procedure) is missing")
+            raise self.tx.error(offset, "SVC01 (procedure) is missing")
         if not procedure.code:
-            separator = seg.tx.delimiters.component
+            separator = self.tx.delimiters.component
             self.warnings.append(
-                f"segment {seg.number} (SVC): SVC01 {seg[1]!r} has no procedure code "
-                f"(component separator is {separator!r})"
+                f"segment {self.tx.first_segment + offset} (SVC): SVC01 {el[1]!r} has no "
+                f"procedure code (component separator is {separator!r})"
             )
-        self.service = ServicePayment(
+        charge = self.amount(el, offset, 2)
+        paid = self.amount(el, offset, 3)
+        units = self.number(el, offset, 5)
+        self.service = _new_service(
             procedure=procedure,
-            charge=seg.amount(2),
-            paid=seg.amount(3),
-            revenue_code=seg[4],
-            units=_default(seg.decimal(5), Decimal("1")),
-            original_procedure=Procedure.from_parts(seg.parts(6)),
-            original_units=seg.decimal(7),
+            charge=charge,
+            paid=paid,
+            revenue_code=el[4],
+            # Not `or`: a reported 0 units is real (denied lines often carry it).
+            units=_ONE if units is None else units,
+            original_procedure=self.procedure(el[6]),
+            original_units=self.number(el, offset, 7),
         )
         self.claim.services.append(self.service)
 
-    def on_AMT(self, seg: Seg) -> None:
-        if self.service is not None and seg[1] == "B6":
-            self.service.allowed = seg.amount(2)
+    def on_AMT(self, el: list[str], offset: int) -> None:
+        if self.service is not None and len(el) > 1 and el[1] == "B6":
+            self.service.allowed = self.amount(_padded(el, 3), offset, 2)
 
-    def on_LQ(self, seg: Seg) -> None:
-        if self.service is not None and seg[1] == "HE" and seg[2]:
-            self.service.remarks.append(seg[2])
+    def on_LQ(self, el: list[str], offset: int) -> None:
+        if self.service is not None and len(el) > 2 and el[1] == "HE" and el[2]:
+            self.service.remarks.append(el[2])
 
-    def on_PLB(self, seg: Seg) -> None:
+    def on_PLB(self, el: list[str], offset: int) -> None:
         self.claim = self.service = None
+        seg = self.seg(offset)
         period = seg.date(2, self.warnings)
         for i in range(3, 15, 2):  # up to six reason:reference / amount pairs
             parts = seg.parts(i)

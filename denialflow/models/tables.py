@@ -186,6 +186,32 @@ class User(SQLModel, table=True):
     role: str = Field(default="specialist", max_length=20)
     password_hash: str = ""
     active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. Only the hash of the cookie's token is stored."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    username: str = Field(foreign_key="app_user.username", index=True, max_length=60)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for integrations; acts with its user's role. Only the hash is kept."""
+
+    __tablename__ = "api_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    username: str = Field(foreign_key="app_user.username", index=True, max_length=60)
+    name: str = Field(default="", max_length=80)
+    created_at: datetime
+    revoked: bool = False
 
 
 class QueueMembership(SQLModel, table=True):

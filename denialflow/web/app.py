@@ -4,21 +4,78 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from denialflow.models.db import get_engine
 from denialflow.settings import Settings, get_settings
-from denialflow.web.routers import files, health
+from denialflow.web.deps import CsrfRejected, Forbidden, NotSignedIn
+from denialflow.web.routers import (
+    admin,
+    api,
+    audit,
+    claims,
+    files,
+    health,
+    login,
+    queue,
+    search,
+    team,
+)
+from denialflow.web.templating import templates
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, title: str, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return templates.TemplateResponse(
+        request,
+        "pages/error.html",
+        {"status": status, "title": title, "message": message},
+        status_code=status,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="denialflow", version="0.1.0")
+    app = FastAPI(
+        title="denialflow",
+        version="0.1.0",
+        description="Denial and follow-up management. The JSON API is under /api.",
+    )
     app.state.settings = settings
     app.state.engine = get_engine(settings.effective_database_url)
     app.state.temporal = None
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.include_router(health.router)
-    app.include_router(files.router)
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "sign in or send a bearer token"}, status_code=401)
+        target = "/login?next=" + request.url.path
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return _error(request, 403, "Not allowed", exc.message)
+
+    @app.exception_handler(CsrfRejected)
+    async def _csrf(request: Request, _exc: CsrfRejected) -> Response:
+        return _error(
+            request,
+            403,
+            "Form expired",
+            "This form's security token is missing or stale: reload the page and try again. "
+            "Nothing was changed.",
+        )
+
+    for module in (login, health, queue, claims, search, team, admin, audit, files, api):
+        app.include_router(module.router)
     return app

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +11,28 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
+from denialflow.models.tables import AuditEvent, User, WebSession
+from denialflow.models.types import Role
 from denialflow.settings import Settings
+from denialflow.web.auth import SESSION_COOKIE, csrf_ok, session_for, user_for_api_token, utcnow
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class NotSignedIn(Exception):
+    """No valid session or token: pages redirect to /login, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this is outside the user's role: 403, and an audit entry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CsrfRejected(Exception):
+    """A state-changing request without the session's CSRF token."""
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -22,7 +44,8 @@ def get_engine_dep(request: Request) -> Engine:
 
 
 def get_session(engine: Annotated[Engine, Depends(get_engine_dep)]) -> Iterator[Session]:
-    with Session(engine) as session:
+    # Rows read for a page stay readable after a commit (an audit entry) in the request.
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 
@@ -44,3 +67,88 @@ async def get_temporal(request: Request) -> Client | None:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 TemporalDep = Annotated[Client | None, Depends(get_temporal)]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking, as plain values (safe to use after the request's session closes).
+    `csrf_token` is empty for API-token callers, who send no cookies to forge."""
+
+    username: str
+    full_name: str
+    role: Role
+    csrf_token: str
+
+    @classmethod
+    def of(cls, user: User, web_session: WebSession | None) -> Viewer:
+        return cls(
+            username=user.username,
+            full_name=user.full_name,
+            role=Role(user.role),
+            csrf_token=web_session.csrf_token if web_session else "",
+        )
+
+
+async def get_viewer(request: Request, session: SessionDep) -> Viewer:
+    now = utcnow()
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        user = user_for_api_token(session, auth[7:].strip())
+        if user is None:
+            raise NotSignedIn()
+        return Viewer.of(user, None)
+    row = session_for(session, request.cookies.get(SESSION_COOKIE), now)
+    if row is None:
+        raise NotSignedIn()
+    user = session.get(User, row.username)
+    if user is None or not user.active:
+        raise NotSignedIn()
+    viewer = Viewer.of(user, row)
+    if request.method in UNSAFE_METHODS:
+        given = request.headers.get("x-csrf-token")
+        if given is None and "form" in request.headers.get("content-type", ""):
+            given = str((await request.form()).get("csrf_token") or "")
+        if not csrf_ok(row.csrf_token, given):
+            _audit_denied(session, user.username, request, "csrf_rejected")
+            raise CsrfRejected()
+    request.state.viewer = viewer
+    return viewer
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+def _audit_denied(session: Session, username: str, request: Request, action: str) -> None:
+    claim_id = request.path_params.get("claim_id")
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            actor=username,
+            action=action,
+            claim_id=claim_id,
+            detail={"method": request.method, "path": request.url.path},
+        )
+    )
+    session.commit()
+
+
+def require(*roles: Role) -> Callable[..., Viewer]:
+    """A dependency admitting only these roles; anyone else gets 403 and an audit entry."""
+
+    def check(request: Request, viewer: ViewerDep, session: SessionDep) -> Viewer:
+        if viewer.role not in roles:
+            _audit_denied(session, viewer.username, request, "forbidden")
+            raise Forbidden(
+                f"{viewer.role.value}s cannot use this page; it is for "
+                + " and ".join(f"{r.value}s" for r in roles)
+            )
+        return viewer
+
+    return check
+
+
+# Who may use what. Admins configure; they do not work claims (least privilege over PHI).
+Worker = Annotated[Viewer, Depends(require(Role.SPECIALIST, Role.SUPERVISOR))]
+Supervisor = Annotated[Viewer, Depends(require(Role.SUPERVISOR))]
+Operations = Annotated[Viewer, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+Admin = Annotated[Viewer, Depends(require(Role.ADMIN))]

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from denialflow.models.tables import IngestedFile
 from denialflow.posting.ingest import IngestContext, IngestReport, ingest_bytes
-from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep
+from denialflow.web.deps import SessionDep, SettingsDep, Operations, TemporalDep
 from denialflow.web.templating import templates
 
 router = APIRouter(tags=["files"])
@@ -26,7 +26,7 @@ def _page(request: Request, session: SessionDep, report: IngestReport | None, st
 
 
 @router.get("/files", response_class=HTMLResponse)
-def files_page(request: Request, session: SessionDep) -> HTMLResponse:
+def files_page(request: Request, session: SessionDep, viewer: Operations) -> HTMLResponse:
     return _page(request, session, None)
 
 
@@ -37,6 +37,7 @@ async def upload(
     session: SessionDep,
     settings: SettingsDep,
     temporal: TemporalDep,
+    viewer: Operations,
 ) -> HTMLResponse:
     if temporal is None:
         raise HTTPException(503, "Temporal is not reachable: nothing was posted; try again")

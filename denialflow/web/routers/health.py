@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy import func
 from sqlmodel import select
 
 from denialflow.models.tables import Claim, WorkItem
-from denialflow.web.deps import SessionDep, TemporalDep
+from denialflow.web.deps import SessionDep, Operations, TemporalDep, ViewerDep
 from denialflow.web.templating import templates
 
 router = APIRouter(tags=["health"])
@@ -39,8 +39,17 @@ async def health(session: SessionDep, temporal: TemporalDep) -> JSONResponse:
     return JSONResponse({"status": "ok" if ok else "degraded", **checks}, 200 if ok else 503)
 
 
-@router.get("/", response_class=HTMLResponse)
-async def home(request: Request, session: SessionDep, temporal: TemporalDep) -> HTMLResponse:
+@router.get("/")
+def home(viewer: ViewerDep) -> RedirectResponse:
+    from denialflow.web.routers.login import HOME_BY_ROLE
+
+    return RedirectResponse(HOME_BY_ROLE.get(viewer.role, "/status"), status_code=303)
+
+
+@router.get("/status", response_class=HTMLResponse)
+async def status_page(
+    request: Request, session: SessionDep, temporal: TemporalDep, viewer: Operations
+) -> HTMLResponse:
     checks = await _checks(session, temporal)
     by_status = session.exec(
         select(Claim.status, func.count()).group_by(Claim.status).order_by(Claim.status)

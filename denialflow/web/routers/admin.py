@@ -1,0 +1,5 @@
+"""admin pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

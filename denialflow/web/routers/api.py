@@ -1,0 +1,5 @@
+"""api pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""audit pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""claims pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

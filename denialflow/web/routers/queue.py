@@ -1,0 +1,5 @@
+"""queue pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

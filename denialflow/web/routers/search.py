@@ -1,0 +1,5 @@
+"""search pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

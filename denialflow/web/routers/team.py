@@ -1,0 +1,5 @@
+"""team pages."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
