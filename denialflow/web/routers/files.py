@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from denialflow.models.tables import IngestedFile
 from denialflow.posting.ingest import IngestContext, IngestReport, ingest_bytes
-from denialflow.web.deps import SessionDep, SettingsDep, Operations, TemporalDep
+from denialflow.web.deps import Operations, SessionDep, SettingsDep, TemporalDep
 from denialflow.web.templating import templates
 
 router = APIRouter(tags=["files"])

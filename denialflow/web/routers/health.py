@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from denialflow.models.tables import Claim, WorkItem
-from denialflow.web.deps import SessionDep, Operations, TemporalDep, ViewerDep
+from denialflow.web.deps import Operations, SessionDep, TemporalDep, ViewerDep
 from denialflow.web.templating import templates
 
 router = APIRouter(tags=["health"])

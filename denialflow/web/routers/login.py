@@ -43,9 +43,7 @@ def _login_page(request: Request, error: str = "", status: int = 200, next_: str
         {"error": error, "login_csrf": token, "next": next_},
         status_code=status,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login"
-    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
     return response
 
 
