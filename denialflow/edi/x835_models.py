@@ -151,58 +151,70 @@ class Remittance(BaseModel):
         return not self.problems
 
 
-def prevalidated(cls: type[M]) -> Callable[..., M]:
-    """A constructor for values that are already exactly what validation would make
-    of them: money from `to_money`, plain str, Decimal, date, fresh lists of built
-    models. It skips re-validating them and sets the same fields, defaults and
-    fields-set as `cls(**values)` would, as `model_construct` does but without its
-    per-call default lookups. Only for the 835 reader's hot path; anything that
-    takes outside values goes through normal validation.
 
-    Refuses models whose validation does more than convert field values (model or
-    field validators, private attributes, extra fields), which this could not mirror."""
+def prevalidated(cls: type[M], *given: str) -> Callable[..., M]:
+    """A constructor taking exactly the keyword arguments `given`, for values that are
+    already what validation would make of them (money from `to_money`, plain str,
+    Decimal, date, freshly built models). The result equals `cls(**values)`: same
+    fields in declared order, same defaults, same fields-set; only the re-validation
+    is skipped. `model_construct` would do the same but looks defaults up per call.
+    For the 835 reader's hot path only; anything taking outside values validates.
+
+    Refuses models whose validation or assignment does more than convert field
+    values (validators, private attributes, extra fields, frozen or validated
+    assignment), which this could not mirror."""
+    config = cls.model_config
     decorators = cls.__pydantic_decorators__
     if (
         cls.__private_attributes__
         or cls.__pydantic_post_init__
-        or cls.model_config.get("extra") == "allow"
+        or cls.__pydantic_root_model__
+        or config.get("extra") == "allow"
+        or config.get("frozen")
+        or config.get("validate_assignment")
         or decorators.model_validators
         or decorators.field_validators
         or decorators.root_validators
         or decorators.validators
     ):
         raise TypeError(f"{cls.__name__} needs validation to construct")
-    template: dict[str, Any] = {}
-    factories: list[tuple[str, Callable[[], Any]]] = []
-    required: set[str] = set()
-    for name, info in cls.model_fields.items():
-        template[name] = None  # a placeholder that keeps the declared field order
-        if info.is_required():
-            required.add(name)
+    fields = cls.model_fields
+    missing = [name for name, info in fields.items() if info.is_required() and name not in given]
+    unknown = [name for name in given if name not in fields or not name.isidentifier()]
+    if missing or unknown or len(set(given)) != len(given):
+        raise TypeError(f"{cls.__name__}: missing {missing}, unknown {unknown} in {given}")
+    # Generated like dataclasses' __init__: one dict display in field order.
+    namespace: dict[str, Any] = {"_new": cls.__new__, "_cls": cls, "_set": object.__setattr__}
+    namespace["_given"] = frozenset(given)
+    entries = []
+    for n, (name, info) in enumerate(fields.items()):
+        if name in given:
+            entries.append(f"{name!r}: {name}")
+        elif info.default_factory is list:
+            entries.append(f"{name!r}: []")
         elif info.default_factory is not None:
-            factories.append((name, info.default_factory))  # type: ignore[arg-type]
+            namespace[f"_factory{n}"] = info.default_factory
+            entries.append(f"{name!r}: _factory{n}()")
         else:
-            template[name] = info.default
-    required_names = frozenset(required)
-    field_names = frozenset(template)
-    new = cls.__new__
-    setattr_ = object.__setattr__
-
-    def construct(**given: Any) -> M:
-        if not required_names <= given.keys() <= field_names:
-            missing = sorted(required_names - given.keys())
-            unknown = sorted(given.keys() - field_names)
-            raise TypeError(f"{cls.__name__}: missing {missing}, unknown {unknown}")
-        values = template.copy()
-        for name, factory in factories:
-            values[name] = factory()
-        values.update(given)
-        model = new(cls)
-        setattr_(model, "__dict__", values)
-        setattr_(model, "__pydantic_fields_set__", set(given))
-        setattr_(model, "__pydantic_extra__", None)
-        setattr_(model, "__pydantic_private__", None)
-        return model
-
-    construct.__name__ = f"prevalidated_{cls.__name__}"
+            namespace[f"_default{n}"] = info.default
+            entries.append(f"{name!r}: _default{n}")
+    source = (
+        f"def construct(*, {', '.join(given)}):\n"
+        "    model = _new(_cls)\n"
+        f"    _set(model, '__dict__', {{{', '.join(entries)}}})\n"
+        "    _set(model, '__pydantic_fields_set__', set(_given))\n"
+        "    _set(model, '__pydantic_extra__', None)\n"
+        "    _set(model, '__pydantic_private__', None)\n"
+        "    return model\n"
+    )
+    exec(source, namespace)  # noqa: S102 - built from field names checked above
+    construct: Callable[..., M] = namespace["construct"]
+    construct.__qualname__ = construct.__name__ = f"prevalidated_{cls.__name__}"
     return construct
+
+
+def assign(model: BaseModel, name: str, value: Any) -> None:
+    """`setattr(model, name, value)` for a plain field of a model `prevalidated` accepts
+    (no validated assignment): store it and mark it set, as BaseModel.__setattr__ does."""
+    model.__dict__[name] = value
+    model.__pydantic_fields_set__.add(name)
