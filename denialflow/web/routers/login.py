@@ -68,7 +68,9 @@ def login(
     try:
         user = authenticate(session, username, password, now)
     except LoginFailed as err:
-        return _login_page(request, str(err), 401, _safe_next(next) or "")
+        # 200, not 401: the answer is a form to fill in again, and browsers log a 401
+        # page load as an error.
+        return _login_page(request, str(err), 200, _safe_next(next) or "")
     token, _row = start_session(session, user, now)
     session.commit()
     target = _safe_next(next) or HOME_BY_ROLE.get(Role(user.role), "/")
