@@ -51,6 +51,7 @@ run: install
 # private one on 127.0.0.1, exports TEST_DATABASE_URL, runs `make check` and stops the
 # server whatever happens, exiting with check's status.
 test: install
+	@scripts/chromium.sh
 	@scripts/postgres.sh run -- $(MAKE) --no-print-directory check
 
 # Lint and pytest with whatever TEST_DATABASE_URL is set (`make test` sets it). All three
