@@ -12,14 +12,22 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from denialflow.activities.intake import payer_rules, record_claim
 from denialflow.models.db import session_scope
-from denialflow.models.tables import AuditEvent, Claim, ClaimEvent, Payer, Remittance
+from denialflow.models.tables import (
+    AuditEvent,
+    Claim,
+    ClaimDiagnosis,
+    ClaimEvent,
+    ClaimLine,
+    Payer,
+    Remittance,
+)
 from denialflow.models.types import (
     AcknowledgementIn,
     ActionIn,
@@ -57,15 +65,37 @@ async def submit_claim(
     with session_scope(engine) as session:
         facts = record_claim(session, claim, actor=actor)
         rules = payer_rules(session, claim.payer_id)
-    return await start_claim_workflow(
-        client,
-        facts,
-        rules,
-        task_queue,
-        clock_offset=clock_offset,
-        activity_timeout_seconds=activity_timeout_seconds,
-        send_status_inquiries=send_status_inquiries,
-    )
+    try:
+        return await start_claim_workflow(
+            client,
+            facts,
+            rules,
+            task_queue,
+            clock_offset=clock_offset,
+            activity_timeout_seconds=activity_timeout_seconds,
+            send_status_inquiries=send_status_inquiries,
+        )
+    except BaseException:
+        # No claim without its workflow: take the rows back so sending it again works.
+        forget_claim(engine, claim.id, actor)
+        raise
+
+
+def forget_claim(engine: Engine, claim_id: str, actor: str) -> None:
+    """Remove a just-recorded claim whose workflow could not be started."""
+    with session_scope(engine) as session:
+        for table in (ClaimLine, ClaimDiagnosis, ClaimEvent):
+            session.exec(delete(table).where(table.claim_id == claim_id))  # type: ignore[call-overload,attr-defined]
+        session.exec(delete(Claim).where(Claim.id == claim_id))  # type: ignore[call-overload]
+        session.add(
+            AuditEvent(
+                at=datetime.now(UTC),
+                actor=actor,
+                action="claim_intake_rolled_back",
+                claim_id=claim_id,
+                detail={"reason": "workflow could not be started"},
+            )
+        )
 
 
 async def _update(client: Client, claim_id: str, name: str, arg: object, result_type: type):

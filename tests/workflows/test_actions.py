@@ -163,3 +163,41 @@ async def test_payer_call_is_kept_as_a_structured_note(harness: Harness) -> None
         "CALL-993",
     )
     assert note.next_follow_up == next_date
+
+
+async def test_claim_whose_workflow_cannot_start_is_not_left_half_written(
+    harness: Harness,
+) -> None:
+    from datetime import timedelta
+
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from denialflow.models.tables import Claim, ClaimLine
+    from denialflow.models.types import ClaimIn, ClaimLineIn
+    from denialflow.operations import submit_claim
+
+    from denialflow.devserver import free_port
+
+    # Temporal gone between intake and start: a lazy client to a port nobody listens on.
+    wrong = await Client.connect(
+        f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
+    )
+    today = await harness.today()
+    claim = ClaimIn(
+        id="HALF-1",
+        payer_id="medicare",
+        service_date=today - timedelta(days=2),
+        submitted_on=today,
+        lines=[ClaimLineIn(procedure_code="99213", charge="90.00")],
+    )
+    with pytest.raises(Exception):  # noqa: B017 - whatever the server says, the rows go
+        await submit_claim(wrong, harness.engine, claim, harness.task_queue)
+    with Session(harness.engine) as session:
+        assert session.get(Claim, "HALF-1") is None
+        assert session.exec(select(ClaimLine).where(ClaimLine.claim_id == "HALF-1")).all() == []
+    # Sending it again to the right server works.
+    harness.started.append(
+        await submit_claim(harness.client, harness.engine, claim, harness.task_queue)
+    )
+    assert harness.claim("HALF-1").status == "submitted"
