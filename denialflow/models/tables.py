@@ -307,6 +307,8 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
         Index("ix_audit_claim_at", "claim_id", "at"),
+        # "Worked today" per person and the audit log's actor filter read by actor and time.
+        Index("ix_audit_actor_at", "actor", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
