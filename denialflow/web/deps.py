@@ -109,7 +109,7 @@ async def get_viewer(request: Request, session: SessionDep) -> Viewer:
         if given is None and "form" in request.headers.get("content-type", ""):
             given = str((await request.form()).get("csrf_token") or "")
         if not csrf_ok(row.csrf_token, given):
-            _audit_denied(session, user.username, request, "csrf_rejected")
+            audit_denied(session, user.username, request, "csrf_rejected")
             raise CsrfRejected()
     request.state.viewer = viewer
     return viewer
@@ -118,7 +118,7 @@ async def get_viewer(request: Request, session: SessionDep) -> Viewer:
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
-def _audit_denied(session: Session, username: str, request: Request, action: str) -> None:
+def audit_denied(session: Session, username: str, request: Request, action: str) -> None:
     claim_id = request.path_params.get("claim_id")
     session.add(
         AuditEvent(
@@ -137,7 +137,7 @@ def require(*roles: Role) -> Callable[..., Viewer]:
 
     def check(request: Request, viewer: ViewerDep, session: SessionDep) -> Viewer:
         if viewer.role not in roles:
-            _audit_denied(session, viewer.username, request, "forbidden")
+            audit_denied(session, viewer.username, request, "forbidden")
             raise Forbidden(
                 f"{viewer.role.value}s cannot use this page; it is for "
                 + " and ".join(f"{r.value}s" for r in roles)

@@ -1,0 +1,335 @@
+"""The web app's read side: the work queue and who may see which claim, as indexed SQL.
+
+The queue list is the hottest page of the app (every specialist, all day, over
+a hundred thousand open items), so it is written for the two indexes that
+work_item has, (state, queue, priority) and (state, assignee, priority): each
+index range is already sorted by priority, so the list is a UNION ALL of one
+short, index-ordered slice per range, merged and cut to a page in the same
+statement. No range is ever sorted in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import and_, or_, select, text
+from sqlmodel import Session, col
+
+from denialflow.models.tables import Claim, QueueMembership, WorkItem
+from denialflow.models.types import Role, WorkItemState
+from denialflow.web.deps import Viewer
+from denialflow.workflows.rules.deadlines import days_until
+from denialflow.workflows.rules.priority import PriorityParts
+
+PAGE_SIZE = 50
+# Snoozed items are waiting for a date (a payer's promised call-back); the workflow
+# sets them open again when it comes, so the queue shows only these two.
+WORKABLE_STATES: tuple[str, ...] = (WorkItemState.OPEN.value, WorkItemState.IN_PROGRESS.value)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the filter form narrows the queue to; None means any."""
+
+    kind: str | None = None
+    payer: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the queue, with what the page needs to show why it ranks there."""
+
+    item_id: str
+    claim_id: str | None
+    kind: str
+    queue: str
+    assignee: str | None
+    state: str
+    version: int
+    category: str | None
+    reason_codes: list[str]
+    next_action: str
+    due_at: datetime
+    escalation_level: int
+    escalation_reason: str | None
+    deadline_name: str | None
+    deadline_at: date | None
+    balance: Decimal
+    likelihood: Decimal
+    urgency: Decimal
+    escalation_multiplier: Decimal
+    priority: Decimal
+    payer_id: str | None
+
+    def days_to_deadline(self, now: datetime) -> int | None:
+        return days_until(self.deadline_at, now) if self.deadline_at else None
+
+    def sla_state(self, now: datetime) -> str:
+        """'past SLA' once the due time has passed, 'due today' on its (UTC) day."""
+        due = _aware(self.due_at)
+        if now >= due:
+            return "past SLA"
+        if now.astimezone(UTC).date() == due.date():
+            return "due today"
+        return "on time"
+
+    def explain(self) -> str:
+        return explain_priority(self)
+
+
+class _Scored(Protocol):
+    balance: Decimal
+    likelihood: Decimal
+    urgency: Decimal
+    escalation_multiplier: Decimal
+    priority: Decimal
+
+
+def explain_priority(item: _Scored) -> str:
+    """Why an item ranks where it does: the score's parts as the priority rule multiplied
+    them, from a queue row or a WorkItem."""
+    return PriorityParts(
+        balance=item.balance,
+        likelihood=_plain(item.likelihood),
+        urgency=_plain(item.urgency),
+        escalation_multiplier=_plain(item.escalation_multiplier),
+        score=item.priority,
+    ).explain()
+
+
+def _plain(value: Decimal) -> Decimal:
+    # 0.900 -> 0.9 and 30.000 -> 30 (never 3E+1), for reading.
+    return Decimal(format(value.normalize(), "f"))
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive UTC; PostgreSQL aware.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# The columns a queue row shows, in QueueRow's order (typed, so SQLite's text dates,
+# JSON lists and numbers come back as datetime, list and Decimal).
+_ROW_COLUMNS = [
+    WorkItem.__table__.c[name]  # type: ignore[attr-defined]
+    for name in (
+        "id",
+        "claim_id",
+        "kind",
+        "queue",
+        "assignee",
+        "state",
+        "version",
+        "category",
+        "reason_codes",
+        "next_action",
+        "due_at",
+        "escalation_level",
+        "escalation_reason",
+        "deadline_name",
+        "deadline_at",
+        "balance",
+        "likelihood",
+        "urgency",
+        "escalation_multiplier",
+        "priority",
+    )
+]
+_SELECT_LIST = ", ".join(c.name for c in _ROW_COLUMNS)
+
+
+def member_queues(session: Session, username: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(QueueMembership.queue_name)
+            .where(QueueMembership.username == username)
+            .order_by(QueueMembership.queue_name)
+        )
+    )
+
+
+# The statements below are plain SQL (SQLite and PostgreSQL alike) with bound
+# parameters: a page is a UNION ALL of up to a few dozen ranges, and building that
+# through SQLAlchemy's expression objects costs more than the database takes to run it.
+
+# Written so that no index on assignee matches: the (state, queue, priority) index must
+# drive a queue's range, or SQLite may walk the unassigned items of every queue instead.
+_UNASSIGNED = "coalesce(assignee, '') = ''"
+
+
+@dataclass(frozen=True)
+class _Range:
+    """One index range of visible items, already in priority order: (state, queue) for
+    the work of a queue, (state, assignee) for a person's own work."""
+
+    state: str
+    queue: str | None = None
+    assignee: str | None = None
+    unassigned_only: bool = False
+
+    def where(self, n: int, params: dict[str, Any]) -> list[str]:
+        params[f"s{n}"] = self.state
+        conds = [f"state = :s{n}"]
+        if self.assignee is not None:
+            params[f"a{n}"] = self.assignee
+            conds.append(f"assignee = :a{n}")
+        else:
+            params[f"q{n}"] = self.queue
+            conds.append(f"queue = :q{n}")
+        if self.unassigned_only:
+            conds.append(_UNASSIGNED)
+        return conds
+
+
+def _filter_sql(filters: QueueFilters, params: dict[str, Any]) -> list[str]:
+    conds = []
+    if filters.kind:
+        params["f_kind"] = filters.kind
+        conds.append("kind = :f_kind")
+    if filters.category:
+        params["f_category"] = filters.category
+        conds.append("category = :f_category")
+    if filters.payer:
+        params["f_payer"] = filters.payer
+        # A primary-key lookup for the rows the index walk reaches; a join would let the
+        # planner start from the payer's claims and sort them all.
+        conds.append(
+            "(SELECT claim.payer_id FROM claim WHERE claim.id = work_item.claim_id) = :f_payer"
+        )
+    return conds
+
+
+def _in_list(name: str, values: Sequence[str], params: dict[str, Any]) -> str:
+    for i, value in enumerate(values):
+        params[f"{name}{i}"] = value
+    return ", ".join(f":{name}{i}" for i in range(len(values)))
+
+
+def _ranges_with_counts(
+    session: Session, viewer: Viewer, filters: QueueFilters
+) -> list[tuple[_Range, int]]:
+    """Every range the viewer sees, with how many items it holds after the filters.
+    One statement; for a supervisor without filters it reads only index entries."""
+    params: dict[str, Any] = {}
+    states = _in_list("st", WORKABLE_STATES, params)
+    extra = "".join(f" AND {c}" for c in _filter_sql(filters, params))
+    if viewer.role == Role.SUPERVISOR:
+        # Supervisors see every queue of their team, assigned or not: treat as all queues.
+        sql = (
+            f"SELECT state, queue, count(*) FROM work_item WHERE state IN ({states}){extra} "
+            "GROUP BY state, queue"
+        )
+        rows = session.connection().execute(text(sql), params)
+        return [(_Range(state=s, queue=q), n) for s, q, n in rows]
+    params["me"] = viewer.username
+    parts = [
+        "SELECT state, assignee, NULL AS queue, count(*) FROM work_item "
+        f"WHERE state IN ({states}) AND assignee = :me{extra} GROUP BY state, assignee"
+    ]
+    queues = member_queues(session, viewer.username)
+    if queues:
+        parts.append(
+            "SELECT state, NULL AS assignee, queue, count(*) FROM work_item "
+            f"WHERE state IN ({states}) AND queue IN ({_in_list('mq', queues, params)}) "
+            f"AND {_UNASSIGNED}{extra} GROUP BY state, queue"
+        )
+    rows = session.connection().execute(text(" UNION ALL ".join(parts)), params)
+    return [
+        (_Range(state=s, queue=q, assignee=a, unassigned_only=a is None), n) for s, a, q, n in rows
+    ]
+
+
+def _page_statement(ranges: Sequence[_Range], filters: QueueFilters, offset: int) -> Any:
+    params: dict[str, Any] = {"needed": offset + PAGE_SIZE, "offset": offset, "size": PAGE_SIZE}
+    extra = _filter_sql(filters, params)
+    wheres = [r.where(n, params) + extra for n, r in enumerate(ranges)]
+    cte = ""
+    if not extra and not any(r.unassigned_only for r in ranges):
+        # Every condition is in the index (a supervisor's unfiltered queue): find the
+        # lowest priority the page reaches from index entries alone, so that only the
+        # rows at or above it are read, not `needed` rows from every range.
+        scores = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT priority FROM work_item WHERE {' AND '.join(w)} "
+            f"ORDER BY priority DESC LIMIT :needed) AS s{n}"
+            for n, w in enumerate(wheres)
+        )
+        params["last"] = offset + PAGE_SIZE - 1
+        cte = (
+            "WITH cutoff AS (SELECT coalesce((SELECT priority FROM "
+            f"({scores}) AS scores ORDER BY priority DESC LIMIT 1 OFFSET :last), -1) AS v) "
+        )
+        wheres = [w + ["priority >= (SELECT v FROM cutoff)"] for w in wheres]
+    branches = [
+        f"SELECT * FROM (SELECT {_SELECT_LIST} FROM work_item WHERE {' AND '.join(w)} "
+        f"ORDER BY priority DESC, id LIMIT :needed) AS r{n}"
+        for n, w in enumerate(wheres)
+    ]
+    # The page is cut before the claims are joined, so only its own rows look up a payer.
+    sql = (
+        f"{cte}SELECT page_rows.*, claim.payer_id FROM ("
+        f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS candidates "
+        "ORDER BY priority DESC, id LIMIT :size OFFSET :offset"
+        ") AS page_rows LEFT OUTER JOIN claim ON claim.id = page_rows.claim_id "
+        "ORDER BY page_rows.priority DESC, page_rows.id"
+    )
+    columns = [*_ROW_COLUMNS, Claim.__table__.c.payer_id]  # type: ignore[attr-defined]
+    return text(sql).bindparams(**params).columns(*columns)
+
+
+def queue_items(
+    session: Session, viewer: Viewer, filters: QueueFilters | None = None, page: int = 1
+) -> tuple[list[QueueRow], int]:
+    """The viewer's workable items, highest priority first, PAGE_SIZE a page (1-based),
+    and how many there are in all.
+
+    A specialist sees items assigned to them (in any queue) and unassigned items of the
+    queues they belong to; a supervisor sees every queue. Snoozed and closed items are
+    not shown.
+    """
+    filters = filters or QueueFilters()
+    page = max(page, 1)
+    counted = _ranges_with_counts(session, viewer, filters)
+    total = sum(n for _r, n in counted)
+    offset = (page - 1) * PAGE_SIZE
+    if offset >= total:
+        return [], total
+    statement = _page_statement([r for r, n in counted if n], filters, offset)
+    rows = session.connection().execute(statement)
+    return [QueueRow(*r) for r in rows], total
+
+
+# --- who may see a claim ----------------------------------------------------
+
+
+def visible_claims(session: Session, viewer: Viewer, claim_ids: Sequence[str]) -> set[str]:
+    """Of these claims, the ones the viewer may open. Supervisors see every claim; a
+    specialist one with unfinished work (open, in progress or snoozed) in one of their
+    queues or assigned to them."""
+    if not claim_ids:
+        return set()
+    if viewer.role == Role.SUPERVISOR:
+        return set(claim_ids)
+    if viewer.role != Role.SPECIALIST:
+        return set()
+    mine = or_(
+        col(WorkItem.assignee) == viewer.username,
+        col(WorkItem.queue).in_(
+            select(QueueMembership.queue_name).where(QueueMembership.username == viewer.username)
+        ),
+    )
+    stmt = select(WorkItem.claim_id).where(
+        and_(
+            col(WorkItem.claim_id).in_(list(claim_ids)),
+            col(WorkItem.state) != WorkItemState.CLOSED.value,
+            mine,
+        )
+    )
+    return {cid for cid in session.scalars(stmt) if cid is not None}
+
+
+def can_see_claim(session: Session, viewer: Viewer, claim_id: str) -> bool:
+    return claim_id in visible_claims(session, viewer, [claim_id])
