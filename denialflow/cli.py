@@ -110,6 +110,48 @@ def _cmd_fees_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_user_create(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+    from datetime import UTC, datetime
+
+    from denialflow.models.db import get_engine, session_scope
+    from denialflow.models.tables import AuditEvent, User
+    from denialflow.models.types import Role
+    from denialflow.web.auth import hash_password
+
+    username = args.username.strip().lower()
+    password = os.environ.get("DENIALFLOW_NEW_PASSWORD") or getpass.getpass("Password: ")
+    if not os.environ.get("DENIALFLOW_NEW_PASSWORD") and password != getpass.getpass("Again: "):
+        print("the two passwords differ; nothing was created", file=sys.stderr)
+        return 2
+    if len(password) < 8:
+        print("a password needs at least 8 characters; nothing was created", file=sys.stderr)
+        return 2
+    with session_scope(get_engine()) as session:
+        if session.get(User, username) is not None:
+            print(f"user {username} already exists; nothing was created", file=sys.stderr)
+            return 2
+        session.add(
+            User(
+                username=username,
+                full_name=args.name or username,
+                role=Role(args.role).value,
+                password_hash=hash_password(password),
+            )
+        )
+        session.add(
+            AuditEvent(
+                at=datetime.now(UTC),
+                actor="cli",
+                action="user_created",
+                detail={"username": username, "role": args.role},
+            )
+        )
+    print(f"created {args.role} {username}")
+    return 0
+
+
 def _cmd_edi_parse(args: argparse.Namespace) -> int:
     from denialflow.edi.cli import parse_command
 
@@ -162,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("payer")
     p.add_argument("file")
     p.set_defaults(func=_cmd_fees_import)
+
+    users = sub.add_parser("user", help="users").add_subparsers(dest="user_command", required=True)
+    p = users.add_parser(
+        "create", help="create a user (password from a prompt or DENIALFLOW_NEW_PASSWORD)"
+    )
+    p.add_argument("username")
+    p.add_argument("--role", choices=["specialist", "supervisor", "admin"], required=True)
+    p.add_argument("--name", default="")
+    p.set_defaults(func=_cmd_user_create)
 
     edi = sub.add_parser("edi", help="X12 tools").add_subparsers(dest="edi_command", required=True)
     p = edi.add_parser("parse", help="print an X12 file as JSON")
