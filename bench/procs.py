@@ -1,0 +1,95 @@
+"""Child processes of a benchmark run (dev server, workers): started, measured, always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+MIB = 1024 * 1024
+
+
+class Children:
+    """Every process the run started, so that one `finally` can stop them all."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def add(self, proc: subprocess.Popen) -> subprocess.Popen:
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+        """SIGTERM the process (and anything it spawned), then SIGKILL what is left."""
+        if proc in self.procs:
+            self.procs.remove(proc)
+        if proc.poll() is not None:
+            return
+        try:
+            spawned = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            spawned = []
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait(timeout=5)
+        for child in spawned:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+
+    def stop_all(self) -> None:
+        # Workers first: they would otherwise log errors about the vanished server.
+        for proc in reversed(list(self.procs)):
+            self.stop(proc)
+        # A child interrupted before it was registered (e.g. Ctrl-C while the dev server
+        # was still opening its port) is still our own child process: stop it too.
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error):
+                child.terminate()
+                child.wait(timeout=10)
+
+
+def rss_mib(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / MIB
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """The process's high-water resident set (Linux VmHWM), or None elsewhere."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU of a process, and of its live children unless told not to."""
+    try:
+        proc = psutil.Process(pid)
+        total = sum(proc.cpu_times()[:2])
+        for child in proc.children(recursive=True) if children else []:
+            with contextlib.suppress(psutil.Error):
+                total += sum(child.cpu_times()[:2])
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} was not ready within {timeout:.0f}s")
+        time.sleep(0.1)
