@@ -226,8 +226,10 @@ class WorkItem(SQLModel, table=True):
 
     __tablename__ = "work_item"
     __table_args__ = (
-        # The queue page: open items of a queue by priority, and which of them are
-        # unassigned (a specialist sees those plus their own) without reading the rows.
+        # The queue page: open items of a queue in priority order (a supervisor's ranges)...
+        Index("ix_work_item_queue_open", "state", "queue", "priority"),
+        # ...and how many of them are unassigned (a specialist sees those plus their own)
+        # without reading the rows.
         Index("ix_work_item_queue_assignee_open", "state", "queue", "assignee", "priority"),
         Index("ix_work_item_assignee_open", "state", "assignee", "priority"),
     )

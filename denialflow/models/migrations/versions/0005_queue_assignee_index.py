@@ -1,4 +1,5 @@
-"""The queue page's index: (state, queue, assignee, priority) replaces (state, queue, priority).
+"""The queue page's count index: (state, queue, assignee, priority), beside (state, queue,
+priority), which still gives a queue's items in priority order.
 
 Revision ID: 0005
 Revises: 0004
@@ -18,9 +19,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_work_item_queue_assignee_open", "work_item", ["state", "queue", "assignee", "priority"]
     )
-    op.drop_index("ix_work_item_queue_open", table_name="work_item")
 
 
 def downgrade() -> None:
-    op.create_index("ix_work_item_queue_open", "work_item", ["state", "queue", "priority"])
     op.drop_index("ix_work_item_queue_assignee_open", table_name="work_item")
