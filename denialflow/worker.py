@@ -44,6 +44,7 @@ async def run_worker(settings: Settings, engine: Engine) -> None:
     from denialflow.posting.ingest import IngestContext
     from denialflow.temporal import connect, register_search_attributes
 
+    _compile_package()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     await register_search_attributes(client, settings.temporal_namespace)
     worker = build_worker(client, engine, settings.task_queue, settings=settings)
@@ -58,6 +59,19 @@ async def run_worker(settings: Settings, engine: Engine) -> None:
         await worker.run()
     finally:
         inbound.cancel()
+
+
+def _compile_package() -> None:
+    """Write bytecode for our modules once at start. The workflow sandbox re-imports the
+    workflow module for every workflow it creates; with PYTHONDONTWRITEBYTECODE set (or a
+    read-only checkout never compiled) each of those imports compiles from source, about
+    16 ms of CPU per claim. Writing the cache needs no flag: py_compile always writes."""
+    import compileall
+    from pathlib import Path
+
+    import denialflow
+
+    compileall.compile_dir(Path(denialflow.__file__).parent, quiet=1)
 
 
 def main_sync(settings: Settings, engine: Engine) -> None:

@@ -8,8 +8,11 @@ and CAS/DTM/REF/AMT/LQ attach to the innermost open one. That mirrors the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from decimal import Decimal
+import gc
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
 
 from denialflow.edi.reversals import ReversalMatch, pair_reversals
 from denialflow.edi.segments import Seg, format_name
@@ -24,9 +27,10 @@ from denialflow.edi.x835_models import (
     ProviderAdjustment,
     Remittance,
     ServicePayment,
+    assign,
     prevalidated,
 )
-from denialflow.models.types import ZERO
+from denialflow.models.types import ZERO, to_money
 
 __all__ = [
     "Adjustment",
@@ -50,7 +54,8 @@ _CLAIM_DATES = {"232": "statement_from", "233": "statement_to", "050": "received
 def parse_835(tx: Transaction) -> Remittance:
     """Read one 835 transaction set; balancing problems land in `problems`."""
     reader = _Reader(tx)
-    reader.run()
+    with _full_collections_postponed():
+        reader.run()
     if reader.payment is None:
         raise tx.error(0, "835 has no BPR (payment) segment")
     remittance = Remittance(
@@ -66,6 +71,43 @@ def parse_835(tx: Transaction) -> Remittance:
     )
     remittance.problems = check_balance(remittance)
     return remittance
+
+
+# Full collections are postponed while an 835 is read (see _full_collections_postponed);
+# a count, because several threads may read files at once.
+_POSTPONE_LOCK = threading.Lock()
+_postponing = 0
+_saved_threshold = (0, 0, 0)
+_NEVER = 2**30  # as a third-generation threshold: no full collection starts on its own
+
+
+@contextmanager
+def _full_collections_postponed() -> Iterator[None]:
+    """No full garbage collection while the reading pass runs; young ones go on.
+
+    The pass builds some 25 container objects per claim and no reference cycles, so a
+    collection in the middle of it frees nothing. Young collections are cheap (they
+    look at new objects only), but the growth also triggers CPython's full
+    collections, which rescan the whole heap: with them, reading a 10,000-claim file
+    took over twice as long. The one full collection the growth calls for runs after
+    the pass instead (as one does after any large allocation). Results never change.
+    Other threads' young garbage is still collected meanwhile; thresholds that someone
+    else set in the meantime are left as they are."""
+    global _postponing, _saved_threshold
+    with _POSTPONE_LOCK:
+        if _postponing == 0:
+            _saved_threshold = gc.get_threshold()
+            gc.set_threshold(_saved_threshold[0], _saved_threshold[1], _NEVER)
+        _postponing += 1
+    try:
+        yield
+    finally:
+        with _POSTPONE_LOCK:
+            _postponing -= 1
+            if _postponing == 0:
+                first, second, _third = _saved_threshold
+                if gc.get_threshold() == (first, second, _NEVER):
+                    gc.set_threshold(*_saved_threshold)
 
 
 def check_balance(remittance: Remittance) -> list[str]:
@@ -111,10 +153,44 @@ def _total(adjustments: list[Adjustment] | list[ProviderAdjustment]) -> Decimal:
 _ONE = Decimal("1")  # SVC05 units when not reported
 
 # Models the hot path builds from values it already converted (see `prevalidated`).
-_new_adjustment = prevalidated(Adjustment)
-_new_claim = prevalidated(ClaimPayment)
-_new_procedure = prevalidated(Procedure)
-_new_service = prevalidated(ServicePayment)
+_new_adjustment = prevalidated(Adjustment, "group", "reason", "amount", "quantity")
+_new_procedure = prevalidated(Procedure, "qualifier", "code", "modifiers")
+_new_service = prevalidated(
+    ServicePayment,
+    "procedure",
+    "charge",
+    "paid",
+    "revenue_code",
+    "units",
+    "original_procedure",
+    "original_units",
+)
+_new_claim = prevalidated(
+    ClaimPayment,
+    "patient_control_number",
+    "status_code",
+    "charge",
+    "paid",
+    "patient_responsibility",
+    "filing_indicator",
+    "payer_claim_control_number",
+    "facility_code",
+    "frequency_code",
+    "segment_number",
+)
+
+
+def _number(text: str) -> Decimal | None:
+    """Seg.decimal's value for an element, or None where Seg.decimal would return None
+    (blank) or raise (not a finite number): the caller asks Seg then."""
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 def _padded(el: list[str], size: int) -> list[str]:
@@ -129,11 +205,13 @@ class _Reader:
 
     Segments stay the tokenizer's bare lists; a `Seg` is made only for the rare
     segments and for errors. Amounts, numbers, dates and procedure composites repeat
-    a lot in a remittance, so each distinct text is converted once per file (the
-    values are immutable; models and lists are still new for every use)."""
+    a lot in a remittance, so each distinct element text is converted once per file
+    (the values are immutable; models and lists are still new for every use). The
+    hot handlers look those caches up inline and fall back to the converters."""
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
+        self.first = tx.first_segment
         self.payment: Payment | None = None
         self.trace = ("", "")
         self.production_date: dt.date | None = None
@@ -149,7 +227,10 @@ class _Reader:
         self.number_seen: dict[str, Decimal] = {}
         self.date_seen: dict[str, dt.date] = {}
         self.procedure_seen: dict[str, tuple[str, str, tuple[str, ...]]] = {}
-        self.handlers: dict[str, Callable[[list[str], int], None]] = {
+
+    def run(self) -> None:
+        # Built per run (not kept on self) so the reader is not a reference cycle.
+        handlers: dict[str, Callable[[list[str], int], None]] = {
             "BPR": self.on_BPR,
             "TRN": self.on_TRN,
             "N1": self.on_N1,
@@ -166,45 +247,49 @@ class _Reader:
             "LQ": self.on_LQ,
             "PLB": self.on_PLB,
         }
-
-    def run(self) -> None:
-        handlers = self.handlers
+        get = handlers.get
         for offset, el in enumerate(self.tx.segments):
-            handler = handlers.get(el[0])
+            handler = get(el[0])
             if handler is not None:
                 handler(el, offset)
 
-    # Element conversions, each with the semantics (and errors) of the Seg method.
+    # Element converters with the semantics (and errors) of the Seg methods; `el`
+    # must be long enough for index i (see _padded).
 
     def seg(self, offset: int) -> Seg:
         return Seg(self.tx, offset)
 
     def amount(self, el: list[str], offset: int, i: int) -> Decimal:
         """A required money element (Seg.amount)."""
-        value = self.money_seen.get(el[i])
+        text = el[i]
+        value = self.money_seen.get(text)
         if value is None:
-            value = self.seg(offset).amount(i)
-            self.money_seen[el[i]] = value
+            number = _number(text)
+            if number is None:  # missing or not a number: Seg.amount says which
+                return self.seg(offset).amount(i)
+            value = self.money_seen[text] = to_money(number)
         return value
 
     def money(self, el: list[str], offset: int, i: int) -> Decimal | None:
         """An optional money element (Seg.money)."""
-        value = self.money_seen.get(el[i])
+        text = el[i]
+        value = self.money_seen.get(text)
         if value is None:
-            value = self.seg(offset).money(i)
-            if value is not None:
-                self.money_seen[el[i]] = value
+            number = _number(text)
+            if number is None:  # None when missing; Seg.money raises when not a number
+                return self.seg(offset).money(i)
+            value = self.money_seen[text] = to_money(number)
         return value
 
     def number(self, el: list[str], offset: int, i: int) -> Decimal | None:
         """An optional decimal element (Seg.decimal)."""
-        if not el[i]:
-            return None
-        value = self.number_seen.get(el[i])
+        text = el[i]
+        value = self.number_seen.get(text)
         if value is None:
-            value = self.seg(offset).decimal(i)
-            if value is not None:
-                self.number_seen[el[i]] = value
+            value = _number(text)
+            if value is None:  # None when missing; Seg.decimal raises when not a number
+                return self.seg(offset).decimal(i)
+            self.number_seen[text] = value
         return value
 
     def date(self, el: list[str], offset: int, i: int) -> dt.date | None:
@@ -229,7 +314,8 @@ class _Reader:
         qualifier, code, modifiers = known
         return _new_procedure(qualifier=qualifier, code=code, modifiers=list(modifiers))
 
-    # Segment handlers: `el` is the tokenizer's element list, `offset` its place in tx.
+    # Segment handlers: `el` is the tokenizer's element list (shared: never changed),
+    # `offset` its place in the transaction.
 
     def on_BPR(self, el: list[str], offset: int) -> None:
         seg = self.seg(offset)
@@ -264,10 +350,10 @@ class _Reader:
         qualifier, value = el[1], el[2]
         if self.service is not None:
             if qualifier == "6R":
-                self.service.control_number = value
+                assign(self.service, "control_number", value)
         elif self.claim is not None:
             if qualifier == "F8":
-                self.claim.original_reference_number = value
+                assign(self.claim, "original_reference_number", value)
         elif self.party == "PR" and qualifier == "2U":
             # REF*2U is the id payers actually use; N104 (XV plan id) is the fallback.
             self.payer.id = value
@@ -279,46 +365,65 @@ class _Reader:
 
     def on_CLP(self, el: list[str], offset: int) -> None:
         self.service = None
-        el = _padded(el, 10)
+        if len(el) < 10:
+            el = _padded(el, 10)
         if not el[1]:
             raise self.tx.error(offset, "CLP01 (patient control number) is missing")
-        self.claim = _new_claim(
+        seen = self.money_seen
+        charge = seen.get(el[3])
+        if charge is None:
+            charge = self.amount(el, offset, 3)
+        paid = seen.get(el[4])
+        if paid is None:
+            paid = self.amount(el, offset, 4)
+        responsibility = seen.get(el[5])
+        if responsibility is None:
+            responsibility = self.money(el, offset, 5)
+        claim = self.claim = _new_claim(
             patient_control_number=el[1],
             status_code=el[2],
-            charge=self.amount(el, offset, 3),
-            paid=self.amount(el, offset, 4),
-            patient_responsibility=self.money(el, offset, 5) or ZERO,
+            charge=charge,
+            paid=paid,
+            patient_responsibility=responsibility or ZERO,
             filing_indicator=el[6],
             payer_claim_control_number=el[7],
             facility_code=el[8],
             frequency_code=el[9],
-            segment_number=self.tx.first_segment + offset,
+            segment_number=self.first + offset,
         )
-        self.claims.append(self.claim)
+        self.claims.append(claim)
 
     def on_NM1(self, el: list[str], offset: int) -> None:
-        if self.claim is not None and self.service is None and len(el) > 1 and el[1] == "QC":
+        claim = self.claim
+        if claim is not None and self.service is None and len(el) > 1 and el[1] == "QC":
             el = _padded(el, 10)
-            self.claim.patient_name = format_name(el[3], el[4], el[5])
-            self.claim.patient_id = el[9]
+            assign(claim, "patient_name", format_name(el[3], el[4], el[5]))
+            assign(claim, "patient_id", el[9])
 
     def on_CAS(self, el: list[str], offset: int) -> None:
         target = self.service if self.service is not None else self.claim
         if target is None:
             raise self.tx.error(offset, "CAS outside a claim")
-        stop = min(len(el), 20)  # up to six reason/amount/quantity triplets
-        el = _padded(el, 21)
+        n = len(el)
+        stop = min(n, 20)  # up to six reason/amount/quantity triplets
+        if n < 21:
+            el = _padded(el, 21)
         group = el[1]
+        seen = self.money_seen
         adjustments = target.adjustments
         for i in range(2, stop, 3):
-            if not el[i]:
+            reason = el[i]
+            if not reason:
                 continue
+            amount = seen.get(el[i + 1])
+            if amount is None:
+                amount = self.amount(el, offset, i + 1)
             adjustments.append(
                 _new_adjustment(
                     group=group,
-                    reason=el[i],
-                    amount=self.amount(el, offset, i + 1),
-                    quantity=self.number(el, offset, i + 2),
+                    reason=reason,
+                    amount=amount,
+                    quantity=self.number(el, offset, i + 2) if el[i + 2] else None,
                 )
             )
 
@@ -335,50 +440,70 @@ class _Reader:
         self.claim.remarks.extend(el[i] for i in positions if el[i])
 
     def on_DTM(self, el: list[str], offset: int) -> None:
-        el = _padded(el, 3)
+        if len(el) < 3:
+            el = _padded(el, 3)
         qualifier = el[1]
-        if self.service is not None:
+        service = self.service
+        if service is not None:
             if qualifier == "472" or qualifier == "150":
-                self.service.service_date = self.date(el, offset, 2)
+                name = "service_date"
             elif qualifier == "151":
-                self.service.service_date_end = self.date(el, offset, 2)
+                name = "service_date_end"
+            else:
+                return
+            target: ServicePayment | ClaimPayment = service
         elif self.claim is not None:
-            if qualifier in _CLAIM_DATES:
-                setattr(self.claim, _CLAIM_DATES[qualifier], self.date(el, offset, 2))
-        elif qualifier == "405":
-            self.production_date = self.date(el, offset, 2)
+            if qualifier not in _CLAIM_DATES:
+                return
+            name = _CLAIM_DATES[qualifier]
+            target = self.claim
+        else:
+            if qualifier == "405":
+                self.production_date = self.date(el, offset, 2)
+            return
+        value = self.date_seen.get(el[2])
+        if value is None:
+            value = self.date(el, offset, 2)
+        assign(target, name, value)
 
     def on_SVC(self, el: list[str], offset: int) -> None:
-        if self.claim is None:
+        claim = self.claim
+        if claim is None:
             raise self.tx.error(offset, "SVC outside a claim")
-        el = _padded(el, 8)
+        if len(el) < 8:
+            el = _padded(el, 8)
         procedure = self.procedure(el[1])
         if procedure is None:
             raise self.tx.error(offset, "SVC01 (procedure) is missing")
         if not procedure.code:
             separator = self.tx.delimiters.component
             self.warnings.append(
-                f"segment {self.tx.first_segment + offset} (SVC): SVC01 {el[1]!r} has no "
+                f"segment {self.first + offset} (SVC): SVC01 {el[1]!r} has no "
                 f"procedure code (component separator is {separator!r})"
             )
-        charge = self.amount(el, offset, 2)
-        paid = self.amount(el, offset, 3)
-        units = self.number(el, offset, 5)
-        self.service = _new_service(
+        seen = self.money_seen
+        charge = seen.get(el[2])
+        if charge is None:
+            charge = self.amount(el, offset, 2)
+        paid = seen.get(el[3])
+        if paid is None:
+            paid = self.amount(el, offset, 3)
+        units = self.number(el, offset, 5) if el[5] else None
+        service = self.service = _new_service(
             procedure=procedure,
             charge=charge,
             paid=paid,
             revenue_code=el[4],
             # Not `or`: a reported 0 units is real (denied lines often carry it).
             units=_ONE if units is None else units,
-            original_procedure=self.procedure(el[6]),
-            original_units=self.number(el, offset, 7),
+            original_procedure=self.procedure(el[6]) if el[6] else None,
+            original_units=self.number(el, offset, 7) if el[7] else None,
         )
-        self.claim.services.append(self.service)
+        claim.services.append(service)
 
     def on_AMT(self, el: list[str], offset: int) -> None:
         if self.service is not None and len(el) > 1 and el[1] == "B6":
-            self.service.allowed = self.amount(_padded(el, 3), offset, 2)
+            assign(self.service, "allowed", self.amount(_padded(el, 3), offset, 2))
 
     def on_LQ(self, el: list[str], offset: int) -> None:
         if self.service is not None and len(el) > 2 and el[1] == "HE" and el[2]:

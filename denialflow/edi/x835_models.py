@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, computed_field
 from denialflow.models.types import ZERO, Money
 
 M = TypeVar("M", bound=BaseModel)
+_IMMUTABLE = (str, int, bool, Decimal, dt.date, type(None))
 
 
 class Procedure(BaseModel):
@@ -151,7 +152,6 @@ class Remittance(BaseModel):
         return not self.problems
 
 
-
 def prevalidated(cls: type[M], *given: str) -> Callable[..., M]:
     """A constructor taking exactly the keyword arguments `given`, for values that are
     already what validation would make of them (money from `to_money`, plain str,
@@ -195,9 +195,11 @@ def prevalidated(cls: type[M], *given: str) -> Callable[..., M]:
         elif info.default_factory is not None:
             namespace[f"_factory{n}"] = info.default_factory
             entries.append(f"{name!r}: _factory{n}()")
-        else:
+        elif type(info.default) in _IMMUTABLE:  # pydantic would copy anything else
             namespace[f"_default{n}"] = info.default
             entries.append(f"{name!r}: _default{n}")
+        else:
+            raise TypeError(f"{cls.__name__}.{name}: mutable default {info.default!r}")
     source = (
         f"def construct(*, {', '.join(given)}):\n"
         "    model = _new(_cls)\n"
