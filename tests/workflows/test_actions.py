@@ -173,11 +173,10 @@ async def test_claim_whose_workflow_cannot_start_is_not_left_half_written(
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
 
+    from denialflow.devserver import free_port
     from denialflow.models.tables import Claim, ClaimLine
     from denialflow.models.types import ClaimIn, ClaimLineIn
     from denialflow.operations import submit_claim
-
-    from denialflow.devserver import free_port
 
     # Temporal gone between intake and start: a lazy client to a port nobody listens on.
     wrong = await Client.connect(
