@@ -35,7 +35,7 @@ from denialflow.models.reference import install_reference_data
 from denialflow.models.tables import Claim, Queue, QueueMembership, User, WebSession, WorkItem
 from denialflow.models.types import Role
 from denialflow.settings import Settings
-from denialflow.web.auth import SESSION_COOKIE, _digest  # noqa: PLC2701 - bench seeds sessions
+from denialflow.web.auth import SESSION_COOKIE, token_digest
 from denialflow.web.deps import Viewer
 from denialflow.web.queries import queue_items
 
@@ -152,7 +152,7 @@ def session_cookie(engine: Engine, username: str) -> str:
         now = datetime.now(UTC)
         session.merge(
             WebSession(
-                token_hash=_digest(token),
+                token_hash=token_digest(token),
                 username=username,
                 csrf_token="x",
                 created_at=now,

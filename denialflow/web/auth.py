@@ -29,7 +29,8 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What the database keeps of a session or API token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -76,7 +77,7 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
 def start_session(session: Session, user: User, now: datetime) -> tuple[str, WebSession]:
     token = new_token()
     row = WebSession(
-        token_hash=_digest(token),
+        token_hash=token_digest(token),
         username=user.username,
         csrf_token=new_token(),
         created_at=now,
@@ -90,7 +91,7 @@ def start_session(session: Session, user: User, now: datetime) -> tuple[str, Web
 def session_for(session: Session, token: str | None, now: datetime) -> WebSession | None:
     if not token:
         return None
-    row = session.get(WebSession, _digest(token))
+    row = session.get(WebSession, token_digest(token))
     if row is None or row.expires_at <= now:
         return None
     return row
@@ -99,7 +100,7 @@ def session_for(session: Session, token: str | None, now: datetime) -> WebSessio
 def end_session(session: Session, token: str | None, now: datetime) -> None:
     if not token:
         return
-    row = session.get(WebSession, _digest(token))
+    row = session.get(WebSession, token_digest(token))
     if row is not None:
         _audit(session, row.username, "logout", now)
         session.delete(row)
@@ -111,13 +112,15 @@ def end_expired_sessions(session: Session, now: datetime) -> None:
 
 def issue_api_token(session: Session, username: str, name: str, now: datetime) -> str:
     token = "dft_" + new_token()
-    session.add(ApiToken(token_hash=_digest(token), username=username, name=name, created_at=now))
+    session.add(
+        ApiToken(token_hash=token_digest(token), username=username, name=name, created_at=now)
+    )
     _audit(session, username, "api_token_issued", now, {"name": name})
     return token
 
 
 def user_for_api_token(session: Session, token: str) -> User | None:
-    row = session.get(ApiToken, _digest(token))
+    row = session.get(ApiToken, token_digest(token))
     if row is None or row.revoked:
         return None
     user = session.get(User, row.username)
