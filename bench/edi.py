@@ -54,8 +54,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from bench.procs import Children, cpu_seconds
-from denialflow.devserver import free_port, start_dev_server
+from bench.procs import Children, cpu_seconds, start_temporal
 from denialflow.edi.samples import SampleClaim, SampleService, build_835
 from denialflow.edi.tokenizer import tokenize
 from denialflow.edi.x835 import parse_835
@@ -67,7 +66,6 @@ from denialflow.models.types import ZERO, ClaimIn, ClaimLineIn, ClaimStatus
 from denialflow.operations import submit_claim
 from denialflow.posting.ingest import IngestContext, ingest_bytes
 from denialflow.settings import Settings
-from denialflow.temporal import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "var" / "bench" / "edi.json"
@@ -281,24 +279,9 @@ class Post:
         self.engine: Engine | None = None
 
     async def start(self) -> None:
-        port = free_port()
-        self.address = f"{HOST}:{port}"
-        t0 = time.perf_counter()
-        self.server = self.children.add(
-            start_dev_server(
-                self.tmp / "temporal.db", HOST, port, None, self.tmp / "temporal-server.log"
-            )
+        self.address, self.server, self.client = await start_temporal(
+            self.children, self.tmp, log, HOST
         )
-        for attempt in range(50):
-            try:
-                self.client = await connect(self.address)
-                await self.client.count_workflows()
-                break
-            except Exception:
-                if attempt == 49:
-                    raise
-                await asyncio.sleep(0.2)
-        log(f"dev server on {self.address} ready in {time.perf_counter() - t0:.1f}s")
 
         self.engine = engine_for(self.db_url)
         upgrade(self.engine)

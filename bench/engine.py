@@ -79,16 +79,16 @@ from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.client import Client, WorkflowHandle
 
-from bench.procs import Children, cpu_seconds, peak_rss_mib, rss_mib, wait_for_file
+from bench.procs import Children, cpu_seconds, peak_rss_mib, rss_mib, start_temporal, wait_for_file
 from bench.workflows import EMPTY_WORKFLOW
 from denialflow.activities.intake import payer_rules
-from denialflow.devserver import free_port, start_dev_server, temporal_binary
+from denialflow.devserver import temporal_binary
 from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
 from denialflow.models.types import ClaimFacts, ClaimIn, ClaimLineIn, ClaimWorkflowInput
 from denialflow.operations import submit_claim
-from denialflow.temporal import connect, start_claim_workflow, workflow_id
+from denialflow.temporal import start_claim_workflow, workflow_id
 from denialflow.workflows.state import ClaimWorkflowRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,24 +258,9 @@ class Run:
     # --- set-up ---
 
     async def start_server(self) -> None:
-        port = free_port()
-        self.address = f"{HOST}:{port}"
-        t0 = time.perf_counter()
-        self.server = self.children.add(
-            start_dev_server(
-                self.tmp / "temporal.db", HOST, port, None, self.tmp / "temporal-server.log"
-            )
+        self.address, self.server, self.client = await start_temporal(
+            self.children, self.tmp, log, HOST
         )
-        for attempt in range(50):
-            try:
-                self.client = await connect(self.address)
-                await self.client.count_workflows()
-                break
-            except Exception:
-                if attempt == 49:
-                    raise
-                await asyncio.sleep(0.2)
-        log(f"dev server on {self.address} ready in {time.perf_counter() - t0:.1f}s")
 
     def make_database(self) -> None:
         self.db_url = f"sqlite:///{self.tmp / 'denialflow.db'}"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+from temporalio.client import Client
+
+from denialflow.devserver import free_port, start_dev_server
+from denialflow.temporal import connect
 
 MIB = 1024 * 1024
 
@@ -93,3 +99,27 @@ def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float, what: str)
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} was not ready within {timeout:.0f}s")
         time.sleep(0.1)
+
+
+async def start_temporal(
+    children: Children, tmp: Path, log: Callable[[str], None], host: str = "127.0.0.1"
+) -> tuple[str, subprocess.Popen, Client]:
+    """A fresh headless dev server in `tmp`, waited on until it answers a visibility call
+    (the port opens before the server can take work). Returns address, process, client."""
+    port = free_port()
+    address = f"{host}:{port}"
+    t0 = time.perf_counter()
+    server = children.add(
+        start_dev_server(tmp / "temporal.db", host, port, None, tmp / "temporal-server.log")
+    )
+    for attempt in range(50):
+        try:
+            client = await connect(address)
+            await client.count_workflows()
+            break
+        except Exception:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
+    log(f"dev server on {address} ready in {time.perf_counter() - t0:.1f}s")
+    return address, server, client
