@@ -55,6 +55,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from bench.procs import Children, cpu_seconds, start_temporal
+from denialflow.domain.types import ZERO, ClaimIn, ClaimLineIn, ClaimStatus
 from denialflow.edi.samples import SampleClaim, SampleService, build_835
 from denialflow.edi.tokenizer import tokenize
 from denialflow.edi.x835 import parse_835
@@ -62,10 +63,9 @@ from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
 from denialflow.models.tables import Claim
-from denialflow.models.types import ZERO, ClaimIn, ClaimLineIn, ClaimStatus
-from denialflow.operations import submit_claim
 from denialflow.posting.ingest import IngestContext, ingest_bytes
 from denialflow.settings import Settings
+from denialflow.workflows.claim_client import submit_claim
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "var" / "bench" / "edi.json"

@@ -81,15 +81,15 @@ from temporalio.client import Client, WorkflowHandle
 
 from bench.procs import Children, cpu_seconds, peak_rss_mib, rss_mib, start_temporal, wait_for_file
 from bench.workflows import EMPTY_WORKFLOW
-from denialflow.activities.intake import payer_rules
 from denialflow.devserver import temporal_binary
+from denialflow.domain.claim_state import workflow_id
+from denialflow.domain.types import ClaimFacts, ClaimIn, ClaimLineIn
 from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
-from denialflow.models.types import ClaimFacts, ClaimIn, ClaimLineIn, ClaimWorkflowInput
-from denialflow.operations import submit_claim
-from denialflow.temporal import start_claim_workflow, workflow_id
-from denialflow.workflows.state import ClaimWorkflowRun
+from denialflow.store.claims import payer_rules
+from denialflow.workflows.claim_client import start_claim_workflow, submit_claim
+from denialflow.workflows.claim_contract import ClaimWorkflowInput, ClaimWorkflowRun
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "var" / "bench" / "engine.json"

@@ -14,7 +14,7 @@ import psutil
 from temporalio.client import Client
 
 from denialflow.devserver import free_port, start_dev_server
-from denialflow.temporal import connect
+from denialflow.workflows.client import connect
 
 MIB = 1024 * 1024
 

@@ -29,13 +29,13 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from denialflow.domain.types import Role
 from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
 from denialflow.models.tables import Claim, Queue, QueueMembership, User, WebSession, WorkItem
-from denialflow.models.types import Role
 from denialflow.settings import Settings
-from denialflow.web.auth import SESSION_COOKIE, token_digest
+from denialflow.store.accounts import SESSION_COOKIE, token_digest
 from denialflow.web.deps import Viewer
 from denialflow.web.queries import queue_items
 

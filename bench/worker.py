@@ -31,8 +31,8 @@ from temporalio.worker import (
 from bench.workflows import EmptyWorkflow
 from denialflow.activities.projection import ProjectionActivities
 from denialflow.models.db import engine_for
-from denialflow.temporal import connect
 from denialflow.workflows.claim import ClaimWorkflow
+from denialflow.workflows.client import connect
 
 
 def build_bench_worker(

@@ -76,7 +76,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from denialflow.models.db import get_engine
     from denialflow.posting.files import ingest_path
     from denialflow.posting.ingest import IngestContext
-    from denialflow.temporal import connect
+    from denialflow.workflows.client import connect
 
     settings = get_settings()
 
@@ -115,10 +115,10 @@ def _cmd_user_create(args: argparse.Namespace) -> int:
     import os
     from datetime import UTC, datetime
 
+    from denialflow.domain.types import Role
     from denialflow.models.db import get_engine, session_scope
     from denialflow.models.tables import AuditEvent, User
-    from denialflow.models.types import Role
-    from denialflow.web.auth import hash_password
+    from denialflow.store.accounts import hash_password
 
     username = args.username.strip().lower()
     password = os.environ.get("DENIALFLOW_NEW_PASSWORD") or getpass.getpass("Password: ")

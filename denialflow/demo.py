@@ -19,9 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
-from denialflow.models.db import get_engine, session_scope
-from denialflow.models.tables import Claim, Queue, QueueMembership, User
-from denialflow.models.types import (
+from denialflow.domain.types import (
     ActionIn,
     Actor,
     AdjustmentIn,
@@ -30,9 +28,11 @@ from denialflow.models.types import (
     RemittanceIn,
     Role,
 )
-from denialflow.operations import ActionRefused, act, post_remittance, submit_claim
+from denialflow.models.db import get_engine, session_scope
+from denialflow.models.tables import Claim, Queue, QueueMembership, User
 from denialflow.settings import Settings
-from denialflow.temporal import connect
+from denialflow.workflows.claim_client import ActionRefused, act, post_remittance, submit_claim
+from denialflow.workflows.client import connect
 
 DEMO_USERS: list[tuple[str, str, Role, list[str]]] = [
     ("sam", "Sam Ortiz", Role.SPECIALIST, ["follow-up", "eligibility", "authorization", "patient"]),
@@ -76,7 +76,7 @@ DEMO_PASSWORD = "demo"  # printed in the README; demo data only
 
 
 def install_demo_users(session: Session) -> None:
-    from denialflow.web.auth import hash_password
+    from denialflow.store.accounts import hash_password
 
     for username, full_name, role, _queues in DEMO_USERS:
         if session.get(User, username) is None:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from denialflow.activities.outbound import OutboundActivities
 from denialflow.activities.projection import ProjectionActivities
@@ -16,6 +17,15 @@ from denialflow.settings import Settings, get_settings
 from denialflow.workflows.claim import ClaimWorkflow
 
 log = logging.getLogger(__name__)
+
+# The pure domain and the workflow contract are deterministic and keep no global state,
+# so every workflow shares the worker's one import of them instead of re-importing the
+# claim machine and its rules into each workflow's sandbox.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "denialflow.domain", "denialflow.workflows.claim_contract"
+    )
+)
 
 
 def build_worker(
@@ -25,29 +35,37 @@ def build_worker(
     max_cached_workflows: int = 1000,
     executor: ThreadPoolExecutor | None = None,
     settings: Settings | None = None,
+    projection: ProjectionActivities | None = None,
 ) -> Worker:
-    projection = ProjectionActivities(engine)
+    """The claim workflows and their activities. `projection` replaces the database
+    writer (a fault test's, which dies at the worst moment)."""
+    projection = projection or ProjectionActivities(engine)
     outbound = OutboundActivities(engine, settings or get_settings())
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ClaimWorkflow],
         activities=[projection.project_claim, outbound.write_status_inquiry],
+        workflow_runner=SANDBOX,
         # Database writes are blocking calls; a small pool keeps SQLite writers few.
         activity_executor=executor or ThreadPoolExecutor(max_workers=8),
         max_cached_workflows=max_cached_workflows,
     )
 
 
-async def run_worker(settings: Settings, engine: Engine) -> None:
+async def run_worker(
+    settings: Settings, engine: Engine, projection: ProjectionActivities | None = None
+) -> None:
     from denialflow.posting.files import watch_inbound
     from denialflow.posting.ingest import IngestContext
-    from denialflow.temporal import connect, register_search_attributes
+    from denialflow.workflows.client import connect, register_search_attributes
 
     _compile_package()
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     await register_search_attributes(client, settings.temporal_namespace)
-    worker = build_worker(client, engine, settings.task_queue, settings=settings)
+    worker = build_worker(
+        client, engine, settings.task_queue, settings=settings, projection=projection
+    )
     log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     inbound = asyncio.create_task(
         watch_inbound(

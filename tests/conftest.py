@@ -21,7 +21,7 @@ from denialflow.devserver import test_server_binary
 from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
-from denialflow.temporal import register_search_attributes
+from denialflow.workflows.client import register_search_attributes
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 

@@ -20,7 +20,7 @@ def _run(
 
 def test_create_admin_then_sign_in_works_and_duplicates_are_refused(tmp_path: Path) -> None:
     from denialflow.models.db import engine_for
-    from denialflow.web.auth import authenticate, utcnow
+    from denialflow.store.accounts import authenticate, utcnow
 
     assert _run(tmp_path, "migrate").returncode == 0
     created = _run(tmp_path, "user", "create", "Dana", "--role", "admin", "--name", "Dana K")

@@ -1,7 +1,7 @@
 """X12 reading layer: tokenizer plus 835, 277/277CA, 999 and 837 readers.
 
 Pure functions over text; no database and no Temporal. Money is Decimal cents
-(`denialflow.models.types.Money`); malformed input raises `X12Error`.
+(`denialflow.domain.types.Money`); malformed input raises `X12Error`.
 """
 
 from denialflow.edi.errors import X12Error

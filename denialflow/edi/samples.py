@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from denialflow.models.types import ZERO
+from denialflow.domain.types import ZERO
 
 Adj = tuple[str, str, Decimal]  # group, reason, amount
 

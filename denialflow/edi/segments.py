@@ -10,9 +10,9 @@ import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
+from denialflow.domain.types import to_money
 from denialflow.edi.errors import X12Error
 from denialflow.edi.tokenizer import Transaction
-from denialflow.models.types import to_money
 
 
 class Seg:

@@ -15,6 +15,7 @@ from itertools import groupby
 
 from pydantic import Field
 
+from denialflow.domain.types import Money
 from denialflow.edi.outbound import (
     InterchangeSettings,
     OutboundModel,
@@ -32,7 +33,6 @@ from denialflow.edi.outbound import (
     rd8,
 )
 from denialflow.edi.x837_writer import ClaimOut
-from denialflow.models.types import Money
 
 VERSION = "005010X212"
 

@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from denialflow.domain.types import Money
 from denialflow.edi.segments import Seg, person_name, walk
 from denialflow.edi.tokenizer import Transaction
 from denialflow.edi.x835_models import Procedure
-from denialflow.models.types import Money
 
 CLAIM_LEVELS = frozenset({"PT", "22", "23"})
 # A3 returned as unprocessable, A4 not found, A6 missing / A7 invalid

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
+from denialflow.domain.types import ZERO, to_money
 from denialflow.edi.reversals import ReversalMatch, pair_reversals
 from denialflow.edi.segments import Seg, format_name
 from denialflow.edi.tokenizer import Transaction
@@ -30,7 +31,6 @@ from denialflow.edi.x835_models import (
     assign,
     prevalidated,
 )
-from denialflow.models.types import ZERO, to_money
 
 __all__ = [
     "Adjustment",

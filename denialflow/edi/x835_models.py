@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, computed_field
 
-from denialflow.models.types import ZERO, Money
+from denialflow.domain.types import ZERO, Money
 
 M = TypeVar("M", bound=BaseModel)
 _IMMUTABLE = (str, int, bool, Decimal, dt.date, type(None))

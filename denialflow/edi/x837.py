@@ -13,10 +13,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from denialflow.domain.types import ClaimIn, ClaimLineIn
 from denialflow.edi.errors import X12Error
 from denialflow.edi.segments import Seg, person_name, walk
 from denialflow.edi.tokenizer import Transaction
-from denialflow.models.types import ClaimIn, ClaimLineIn
 
 # ICD-10 principal/other (ABK/ABF) and their ICD-9 forms (BK/BF) still seen in old files.
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})

@@ -23,6 +23,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from denialflow.domain.types import ZERO, Money, to_money
 from denialflow.edi.outbound import (
     Address,
     BillingProvider,
@@ -41,7 +42,6 @@ from denialflow.edi.outbound import (
     d8,
     interchange,
 )
-from denialflow.models.types import ZERO, Money, to_money
 
 VERSION = "005010X222A1"
 MAX_DIAGNOSES = 12  # HI01..HI12

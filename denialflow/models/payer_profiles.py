@@ -7,7 +7,7 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel
 
-from denialflow.models.types import PayerRules
+from denialflow.domain.types import PayerRules
 
 
 class PayerProfile(BaseModel):

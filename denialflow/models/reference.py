@@ -4,26 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from denialflow.domain.queues import QUEUES
 from denialflow.models.payer_profiles import default_profiles
 from denialflow.models.tables import Payer, Queue
-from denialflow.models.types import ESCALATION_QUEUE
-
-QUEUES: dict[str, str] = {
-    "follow-up": "Follow-up: silent payers and missing information",
-    "eligibility": "Eligibility and coverage",
-    "authorization": "Authorization",
-    "coding": "Coding and bundling",
-    "clinical": "Medical necessity",
-    "cob": "Coordination of benefits",
-    "contractual": "Contractual adjustments",
-    "underpayments": "Underpayments",
-    "appeals": "Appeals awaiting decision",
-    "patient": "Patient balances",
-    "rejections": "Front-door rejections",
-    "unmatched": "Unmatched remittances",
-    "claim-edits": "Claim edits before submission",
-    ESCALATION_QUEUE: "Escalations (supervisor)",
-}
 
 
 def install_reference_data(session: Session) -> None:

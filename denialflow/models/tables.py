@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from denialflow.models.types import ZERO
+from denialflow.domain.types import ZERO
 
 
 def money_column(nullable: bool = False) -> Any:

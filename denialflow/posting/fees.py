@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from denialflow.domain.types import to_money
 from denialflow.models.tables import FeeSchedule, Payer
-from denialflow.models.types import to_money
 
 REQUIRED = ("procedure_code", "allowed", "effective_from")
 

@@ -22,7 +22,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from temporalio.client import Client
 
-from denialflow.activities.intake import payer_rules, record_claim
+from denialflow.domain.claim_state import workflow_id
+from denialflow.domain.rules.deadlines import sla_due_at
+from denialflow.domain.types import (
+    AcknowledgementIn,
+    ClaimFacts,
+    ClaimIn,
+    ClaimStatus,
+    PayerRules,
+    WorkItemKind,
+    WorkItemState,
+)
 from denialflow.edi.errors import X12Error
 from denialflow.edi.reader import UnknownTransaction, parse_transaction
 from denialflow.edi.tokenizer import Interchange, Transaction, decode, tokenize
@@ -41,23 +51,13 @@ from denialflow.models.tables import (
     Remittance,
     WorkItem,
 )
-from denialflow.models.types import (
-    AcknowledgementIn,
-    ClaimFacts,
-    ClaimIn,
-    ClaimStatus,
-    PayerRules,
-    WorkItemKind,
-    WorkItemState,
-)
-from denialflow.operations import deliver_remittance
+from denialflow.outbound.x12_files import outbound_problems, write_claim_batch
 from denialflow.posting.fees import FeeLookup
-from denialflow.posting.outbound import outbound_problems, write_claim_batch
 from denialflow.posting.remit835 import ClaimPosting, plan_835
 from denialflow.scrub import Problem, ScrubClaim, ScrubContext, scrub
 from denialflow.settings import Settings
-from denialflow.temporal import start_claim_workflow, workflow_id
-from denialflow.workflows.rules.deadlines import sla_due_at
+from denialflow.store.claims import payer_rules, record_claim
+from denialflow.workflows.claim_client import deliver_remittance, start_claim_workflow
 
 ACCEPTED_277CA = frozenset({"A1", "A2"})
 # Signals in flight at once while telling workflows; enough to keep the server busy.

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from denialflow.domain.types import ZERO, AdjustmentGroup, AdjustmentIn, RemittanceIn, to_money
 from denialflow.edi.x835_models import Adjustment, ClaimPayment
 from denialflow.edi.x835_models import Remittance as Remit835
 from denialflow.models.tables import Claim
-from denialflow.models.types import ZERO, AdjustmentGroup, AdjustmentIn, RemittanceIn, to_money
 from denialflow.posting.fees import FeeLookup
 
 GROUPS = {g.value for g in AdjustmentGroup}

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+from denialflow.domain.rules.deadlines import timely_filing_deadline
 from denialflow.scrub.codes import (
     Icd10Status,
     icd10_children,
@@ -30,7 +31,6 @@ from denialflow.scrub.codes import (
 from denialflow.scrub.fingerprint import fingerprint
 from denialflow.scrub.models import Problem, ScrubClaim, ScrubContext
 from denialflow.scrub.place_of_service import PLACES_OF_SERVICE
-from denialflow.workflows.rules.deadlines import timely_filing_deadline
 
 Check = Callable[[ScrubClaim, ScrubContext], list[Problem]]
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from denialflow.models.types import Money, PayerRules
+from denialflow.domain.types import Money, PayerRules
 
 
 class Problem(BaseModel):

@@ -44,11 +44,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from denialflow.devserver import test_server_binary
-from denialflow.models.db import engine_for, session_scope
-from denialflow.models.migrate import upgrade
-from denialflow.models.reference import install_reference_data
-from denialflow.models.tables import Claim, ClaimEvent, Payer
-from denialflow.models.types import (
+from denialflow.domain.types import (
     ActionIn,
     Actor,
     AdjustmentIn,
@@ -56,10 +52,14 @@ from denialflow.models.types import (
     ClaimLineIn,
     RemittanceIn,
 )
-from denialflow.operations import ActionRefused, act, post_remittance, submit_claim
+from denialflow.models.db import engine_for, session_scope
+from denialflow.models.migrate import upgrade
+from denialflow.models.reference import install_reference_data
+from denialflow.models.tables import Claim, ClaimEvent, Payer
 from denialflow.simulation.scenario import ClaimSpec, EventSpec, Scenario
-from denialflow.temporal import history_state, register_search_attributes
 from denialflow.worker import build_worker
+from denialflow.workflows.claim_client import ActionRefused, act, post_remittance, submit_claim
+from denialflow.workflows.client import history_state, register_search_attributes
 
 # Timers due this close after a step fire before the step: workflow timers run a few
 # milliseconds late (their duration is counted from the start of the task that set them).

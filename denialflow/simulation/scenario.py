@@ -55,8 +55,7 @@ from pydantic import (
     model_validator,
 )
 
-from denialflow.models.payer_profiles import default_profiles
-from denialflow.models.types import (
+from denialflow.domain.types import (
     CENT,
     ActionKind,
     AdjustmentGroup,
@@ -65,6 +64,7 @@ from denialflow.models.types import (
     Role,
     WorkItemKind,
 )
+from denialflow.models.payer_profiles import default_profiles
 
 Loc = tuple[str | int, ...]
 

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from denialflow.models.types import (
+from denialflow.domain.types import (
     ActionKind,
     ClaimIn,
     ClaimLineIn,

@@ -11,10 +11,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
+from denialflow.domain.types import Role
 from denialflow.models.tables import AuditEvent, User, WebSession
-from denialflow.models.types import Role
 from denialflow.settings import Settings
-from denialflow.web.auth import SESSION_COOKIE, csrf_ok, session_for, user_for_api_token, utcnow
+from denialflow.store.accounts import (
+    SESSION_COOKIE,
+    csrf_ok,
+    session_for,
+    user_for_api_token,
+    utcnow,
+)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -53,7 +59,7 @@ async def get_temporal(request: Request) -> Client | None:
     """The Temporal client, connected on first use; None while Temporal is unreachable."""
     state = request.app.state
     if state.temporal is None:
-        from denialflow.temporal import connect
+        from denialflow.workflows.client import connect
 
         try:
             state.temporal = await connect(

@@ -19,11 +19,11 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, text
 from sqlmodel import Session, col
 
+from denialflow.domain.rules.deadlines import days_until
+from denialflow.domain.rules.priority import PriorityParts
+from denialflow.domain.types import Role, WorkItemState
 from denialflow.models.tables import Claim, QueueMembership, WorkItem
-from denialflow.models.types import Role, WorkItemState
 from denialflow.web.deps import Viewer
-from denialflow.workflows.rules.deadlines import days_until
-from denialflow.workflows.rules.priority import PriorityParts
 
 PAGE_SIZE = 50
 # Snoozed items are waiting for a date (a payer's promised call-back); the workflow

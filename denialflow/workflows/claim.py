@@ -1,1045 +1,227 @@
 """ClaimWorkflow: one per claim, id `claim-<claim id>`, from submission to closure.
 
-One loop waits for "something happened" or "the earliest of my deadlines";
-every rule it follows is a pure function from workflows/rules. The database is
-written only by the projection activity, once per step, idempotently.
+A thin shell over `ClaimMachine` (denialflow.domain): the handlers feed it payer
+events, people's actions and the passing of time; one loop waits for "something
+happened" or "the machine's next deadline"; the effects it returns are written
+by one idempotent local activity per step (no extra workflow task or server round
+trip per payment) and announced as search attributes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from denialflow.activities.outbound import StatusInquiryRequest
-    from denialflow.models.types import (
-        ESCALATION_QUEUE,
-        ZERO,
+    from denialflow.domain.claim_machine import (
+        ActionConflict,
+        ActionRejected,
+        ClaimMachine,
+        Effects,
+        new_claim_state,
+    )
+    from denialflow.domain.claim_state import ClaimState
+    from denialflow.domain.types import (
         AcknowledgementIn,
         ActionIn,
         ActionResult,
-        ClaimStatus,
-        DenialCategory,
-        EscalationReason,
         PayerRules,
         RemittanceIn,
         RemittanceResult,
-        Role,
-        WorkItemKind,
-        WorkItemState,
     )
-    from denialflow.workflows.rules import carc
-    from denialflow.workflows.rules.deadlines import (
-        appeal_deadline,
-        days_until,
-        deadline_passes_at,
-        first_follow_up_at,
-        level2_due_at,
-        next_on_cadence,
-        sla_due_at,
-        start_of_day,
-        timely_filing_deadline,
-    )
-    from denialflow.workflows.rules.escalation import (
-        escalation_due,
-        next_escalation_check,
-        next_urgency_change,
-    )
-    from denialflow.workflows.rules.priority import priority
+    from denialflow.workflows import claim_contract as contract
     from denialflow.workflows.search_attributes import STATUS_ATTR
-    from denialflow.workflows.state import (
-        AuditIn,
-        ClaimSnapshot,
-        ClaimState,
-        ClaimWorkflowRun,
-        NoteIn,
-        Projection,
-        RemittancePosting,
-        TimelineEvent,
-        WorkItemSnapshot,
-    )
+
+PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 
 
-TERMINAL = {ClaimStatus.PAID, ClaimStatus.CLOSED}
-WAITING_ON_PAYER = {ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED, ClaimStatus.APPEALED}
-DENIED_LIKE = {ClaimStatus.DENIED, ClaimStatus.PARTIAL}
-DEFAULT_QUEUES: dict[WorkItemKind, str] = {
-    WorkItemKind.FOLLOW_UP: "follow-up",
-    WorkItemKind.APPEAL_FOLLOW_UP: "appeals",
-    WorkItemKind.UNDERPAYMENT: "underpayments",
-    WorkItemKind.PATIENT_BALANCE: "patient",
-    WorkItemKind.REJECTION: "rejections",
-}
-DEFAULT_LIKELIHOOD: dict[WorkItemKind, Decimal] = {
-    WorkItemKind.FOLLOW_UP: Decimal("0.90"),
-    WorkItemKind.APPEAL_FOLLOW_UP: Decimal("0.60"),
-    WorkItemKind.UNDERPAYMENT: Decimal("0.60"),
-    WorkItemKind.PATIENT_BALANCE: Decimal("0.60"),
-    WorkItemKind.REJECTION: Decimal("0.90"),
-}
-NEXT_ACTIONS: dict[WorkItemKind, str] = {
-    WorkItemKind.FOLLOW_UP: "Payer silent: check status (276 or portal), log the call.",
-    WorkItemKind.APPEAL_FOLLOW_UP: "Appeal pending: confirm receipt and the decision date.",
-    WorkItemKind.UNDERPAYMENT: "Paid below expected: compare with the contract, dispute.",
-    WorkItemKind.PATIENT_BALANCE: "Bill the patient or a secondary payer for what remains.",
-    WorkItemKind.REJECTION: "Rejected at the front door: fix, resubmit before the filing limit.",
-}
+def _refusal(err: ActionRejected) -> ApplicationError:
+    kind = "Conflict" if isinstance(err, ActionConflict) else "ActionRejected"
+    return ApplicationError(str(err), type=kind, non_retryable=True)
 
 
-def _reject(message: str) -> ApplicationError:
-    return ApplicationError(message, type="ActionRejected", non_retryable=True)
-
-
-def _conflict(message: str) -> ApplicationError:
-    return ApplicationError(message, type="Conflict", non_retryable=True)
-
-
-@workflow.defn(name="ClaimWorkflow")
+@workflow.defn(name=contract.WORKFLOW_NAME)
 class ClaimWorkflow:
     @workflow.init
-    def __init__(self, run: ClaimWorkflowRun) -> None:
+    def __init__(self, run: contract.ClaimWorkflowRun) -> None:
         # State exists before the first task runs, so an Update that arrives with the
         # start is validated against the claim rather than refused.
-        self.rules = run.input.rules
+        info = workflow.info()
+        self.input = run.input
         self.offset = timedelta(seconds=run.input.clock_offset_seconds)
         self.activity_timeout = timedelta(seconds=run.input.activity_timeout_seconds)
-        if run.state is not None:
-            self.s = run.state
-        else:
-            facts = run.input.claim
-            # Intake already recorded the claim as submitted, with its first follow-up
-            # date, so a claim with nothing due starts without touching the database.
-            self.s = ClaimState(
-                facts=facts,
-                submitted_on=facts.submitted_on,
-                next_follow_up_at=first_follow_up_at(facts.submitted_on, self.rules),
-            )
+        self.machine = ClaimMachine(
+            run.state or new_claim_state(run.input.claim, run.input.rules),
+            run.input.rules,
+            audit_key=f"{info.workflow_id}:{info.run_id}",
+            send_status_inquiries=run.input.send_status_inquiries,
+        )
         self.lock = asyncio.Lock()
         self.inbox: list[RemittanceIn | AcknowledgementIn] = []
-        self.rules_changed = False
+        self.new_rules: PayerRules | None = None
         # Set by update handlers: they may have moved the next deadline earlier than
         # the timer the run loop is waiting on.
         self.poked = False
-        self._events: list[TimelineEvent] = []
-        self._notes: list[NoteIn] = []
-        self._audits: list[AuditIn] = []
-        self._remits: list[RemittancePosting] = []
-        self._touched: set[str] = set()
-        self._claim_dirty = False
-        self._inquiries: list[str] = []  # follow-up items whose 276 is still to be written
-        self.send_inquiries = run.input.send_status_inquiries
-
-    # --- clock -------------------------------------------------------------
 
     def now(self) -> datetime:
         return workflow.now() + self.offset
 
-    def today(self) -> date:
-        return self.now().date()
-
     # --- run loop ----------------------------------------------------------
 
     @workflow.run
-    async def run(self, run: ClaimWorkflowRun) -> str:
-        async with self.lock:
-            # A run started by signal-with-start (a payment for a finished claim) has
-            # its event waiting already.
-            self._drain_inbox()
-            self._tick()
-            await self._flush()
-        while self.s.status not in TERMINAL:
-            wake = self._next_wake()
+    async def run(self, run: contract.ClaimWorkflowRun) -> str:
+        # A run started by signal-with-start (a payment for a finished claim) has its
+        # event waiting already.
+        await self._step()
+        while not self.machine.finished:
+            wake = self.machine.next_wake(self.now())
             timeout = None if wake is None else max((wake - self.now()).total_seconds(), 0.001)
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self.inbox) or self.rules_changed or self.poked, timeout=timeout
+                    lambda: bool(self.inbox) or self.new_rules is not None or self.poked,
+                    timeout=timeout,
                 )
-            async with self.lock:
-                self.poked = False
-                self._drain_inbox()
-                if self.rules_changed:
-                    self.rules_changed = False
-                    self._on_rules_changed()
-                self._tick()
-                await self._flush()
+            await self._step()
             if (
                 workflow.info().is_continue_as_new_suggested()
-                and self.s.status not in TERMINAL
+                and not self.machine.finished
                 and not self.inbox
                 and workflow.all_handlers_finished()
             ):
-                current = run.input.model_copy(update={"rules": self.rules})
-                workflow.continue_as_new(ClaimWorkflowRun(input=current, state=self.s))
+                current = self.input.model_copy(update={"rules": self.machine.rules})
+                workflow.continue_as_new(
+                    contract.ClaimWorkflowRun(input=current, state=self.machine.s)
+                )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.s.status.value
+        return self.machine.s.status.value
+
+    async def _step(self) -> None:
+        """Apply what arrived, let time pass, write the result."""
+        async with self.lock:
+            self.poked = False
+            inbox, self.inbox = self.inbox, []
+            effects = self.machine.payer_events(inbox, self.now())
+            if self.new_rules is not None:
+                rules, self.new_rules = self.new_rules, None
+                effects.extend(self.machine.rules_changed(rules, self.now()))
+            await self._flush(effects)
 
     # --- payer events ------------------------------------------------------
 
-    @workflow.signal(name="remittance")
-    def remittance_signal(self, remit: RemittanceIn) -> None:
+    @workflow.signal(name=contract.SIGNAL_REMITTANCE)
+    def remittance(self, remit: RemittanceIn) -> None:
         self.inbox.append(remit)
 
-    @workflow.signal(name="acknowledgement")
-    def acknowledgement_signal(self, ack: AcknowledgementIn) -> None:
+    @workflow.signal(name=contract.SIGNAL_ACKNOWLEDGEMENT)
+    def acknowledgement(self, ack: AcknowledgementIn) -> None:
         self.inbox.append(ack)
 
-    @workflow.signal(name="rules_changed")
-    def rules_changed_signal(self, rules: PayerRules) -> None:
-        self.rules = rules
-        self.rules_changed = True
+    @workflow.signal(name=contract.SIGNAL_RULES_CHANGED)
+    def rules_changed(self, rules: PayerRules) -> None:
+        self.new_rules = rules
 
-    @workflow.update(name="post_remittance")
+    @workflow.update(name=contract.UPDATE_POST_REMITTANCE)
     async def post_remittance(self, remit: RemittanceIn) -> RemittanceResult:
-        async with self.lock:
-            if remit.key in self.s.seen_keys:
-                return RemittanceResult(duplicate=True, status=self.s.status)
-            self._apply_payer_event(remit)
-            self._tick()
-            await self._flush()
-            self.poked = True
-            return RemittanceResult(status=self.s.status)
+        return await self._post(remit)
 
     @post_remittance.validator
     def _validate_remittance(self, remit: RemittanceIn) -> None:
-        if remit.paid < ZERO and remit.status_code != "22":
-            raise _reject(
-                f"a negative payment ({remit.paid}) must come as a reversal (status code 22)"
-            )
+        try:
+            ClaimMachine.check_remittance(remit)
+        except ActionRejected as err:
+            raise _refusal(err) from None
 
-    @workflow.update(name="post_acknowledgement")
+    @workflow.update(name=contract.UPDATE_POST_ACKNOWLEDGEMENT)
     async def post_acknowledgement(self, ack: AcknowledgementIn) -> RemittanceResult:
+        return await self._post(ack)
+
+    async def _post(self, event: RemittanceIn | AcknowledgementIn) -> RemittanceResult:
         async with self.lock:
-            if ack.key in self.s.seen_keys:
-                return RemittanceResult(duplicate=True, status=self.s.status)
-            self._apply_payer_event(ack)
-            self._tick()
-            await self._flush()
+            if self.machine.has_seen(event.key):
+                return RemittanceResult(duplicate=True, status=self.machine.s.status)
+            await self._flush(self.machine.payer_events([event], self.now()))
             self.poked = True
-            return RemittanceResult(status=self.s.status)
-
-    def _drain_inbox(self) -> None:
-        while self.inbox:
-            self._apply_payer_event(self.inbox.pop(0))
-
-    def _apply_payer_event(self, event: RemittanceIn | AcknowledgementIn) -> None:
-        s = self.s
-        if event.key in s.seen_keys:
-            return
-        s.seen_keys.append(event.key)
-        if s.status in TERMINAL:
-            if isinstance(event, AcknowledgementIn):
-                return
-            # Money after closure (a reversal, a late payment) reopens the claim; a late
-            # payment on a written-off balance takes the write-off back first.
-            self._event("claim_reopened", previous=s.status.value, key=event.key)
-            if s.written_off and event.paid > ZERO:
-                self._event("write_off_reversed", amount=str(s.written_off))
-                s.written_off = ZERO
-        if isinstance(event, AcknowledgementIn):
-            self._apply_acknowledgement(event)
-        else:
-            self._apply_remittance(event)
-
-    def _apply_acknowledgement(self, ack: AcknowledgementIn) -> None:
-        s = self.s
-        if s.status not in (ClaimStatus.SUBMITTED, ClaimStatus.REJECTED):
-            self._event("acknowledgement_ignored", accepted=ack.accepted, status=s.status.value)
-            return
-        if ack.accepted:
-            s.acknowledged = True
-            self._close_kinds({WorkItemKind.REJECTION}, "accepted")
-            self._set_status(ClaimStatus.ACCEPTED)
-            return
-        self._close_kinds({WorkItemKind.FOLLOW_UP}, "rejected_by_payer")
-        s.next_follow_up_at = None
-        self._set_status(ClaimStatus.REJECTED, category=ack.category, code=ack.status_code)
-        self._open_item(
-            WorkItemKind.REJECTION,
-            reason_codes=[f"{ack.category}:{ack.status_code}".strip(":")],
-            next_action=ack.message or NEXT_ACTIONS[WorkItemKind.REJECTION],
-        )
-
-    def _apply_remittance(self, remit: RemittanceIn) -> None:
-        s = self.s
-        decision = remit.decision_date or self.today()
-        s.acknowledged = True
-        if remit.payer_claim_control_number:
-            s.payer_claim_control_number = remit.payer_claim_control_number
-        routes = [carc.route(a.group.value, a.reason) for a in remit.adjustments]
-        contractual = sum(
-            (
-                a.amount
-                for a, r in zip(remit.adjustments, routes, strict=True)
-                if r.category == DenialCategory.CONTRACTUAL and a.group.value != "PR"
-            ),
-            ZERO,
-        )
-        self._remits.append(
-            RemittancePosting(
-                key=remit.key,
-                status_code=remit.status_code,
-                paid=remit.paid,
-                patient_responsibility=remit.patient_responsibility,
-                payer_claim_control_number=remit.payer_claim_control_number,
-                decision_date=decision,
-                remarks=remit.remarks,
-                adjustments=[
-                    {
-                        "group": a.group.value,
-                        "reason": a.reason,
-                        "amount": str(a.amount),
-                        "category": r.category.value,
-                    }
-                    for a, r in zip(remit.adjustments, routes, strict=True)
-                ],
-            )
-        )
-        s.paid += remit.paid
-        s.contractual += contractual
-        s.patient_responsibility += remit.patient_responsibility
-        self._event(
-            "remittance_posted",
-            key=remit.key,
-            status_code=remit.status_code,
-            paid=str(remit.paid),
-            patient_responsibility=str(remit.patient_responsibility),
-            reasons=[f"{a.group.value}-{a.reason}" for a in remit.adjustments],
-        )
-        if remit.status_code == "25":
-            return  # predetermination only: nothing was adjudicated
-        self._close_kinds(
-            {WorkItemKind.FOLLOW_UP, WorkItemKind.APPEAL_FOLLOW_UP, WorkItemKind.REJECTION},
-            "payer_answered",
-        )
-        s.next_follow_up_at = None
-        if remit.status_code == "22":
-            # A reversal takes back an earlier payment; the correction usually follows.
-            self._close_kinds({WorkItemKind.PATIENT_BALANCE}, "reversed")
-            self._set_status(ClaimStatus.ACCEPTED, reason="reversal")
-            self._arm_follow_up(anchor=self.now(), first_days=self.rules.follow_up_every_days)
-            return
-        denial = carc.primary_reason(
-            [(a.group.value, a.reason, a.amount) for a in remit.adjustments]
-        )
-        if remit.status_code == "4" or (remit.paid <= ZERO and denial is not None):
-            self._deny(decision, denial, remit)
-            return
-        payer_balance = s.payer_balance
-        if payer_balance > ZERO and denial is not None:
-            self._set_status(ClaimStatus.PARTIAL)
-            self._deny(decision, denial, remit, partial=True)
-            return
-        # The contract, when we know it, is the judge: a payer may call a shortfall
-        # "contractual" (CO-45) and leave no balance on its own books.
-        shortfall = ZERO if remit.expected_paid is None else remit.expected_paid - remit.paid
-        underpaid = shortfall > self.rules.underpayment_tolerance
-        if payer_balance > ZERO or underpaid:
-            s.decision_date = decision
-            self._set_appeal_clock(decision, level=1)
-            self._set_status(ClaimStatus.PARTIAL)
-            self._close_kinds({WorkItemKind.UNDERPAYMENT}, "superseded")
-            self._open_item(
-                WorkItemKind.UNDERPAYMENT,
-                balance=max(payer_balance, shortfall),
-                since=start_of_day(decision),
-                expected_amount=remit.expected_paid if underpaid else None,
-                actual_amount=remit.paid if underpaid else None,
-                next_action=(
-                    f"Contract expects {remit.expected_paid}, payer paid {remit.paid}: "
-                    f"dispute the {shortfall} shortfall."
-                    if underpaid
-                    else None
-                ),
-            )
-            if (
-                s.patient_responsibility > ZERO
-                and s.open_item(WorkItemKind.PATIENT_BALANCE) is None
-            ):
-                self._open_item(
-                    WorkItemKind.PATIENT_BALANCE,
-                    balance=s.patient_responsibility,
-                    since=start_of_day(decision),
-                )
-            return
-        if s.patient_responsibility > ZERO and s.balance > ZERO:
-            self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "payer_paid")
-            self._set_status(ClaimStatus.PATIENT_BALANCE)
-            self._open_item(
-                WorkItemKind.PATIENT_BALANCE,
-                balance=s.patient_responsibility,
-                since=start_of_day(decision),
-            )
-            return
-        self._close_all("paid")
-        self._set_status(ClaimStatus.PAID)
-
-    def _deny(
-        self,
-        decision: date,
-        denial: carc.ReasonRoute | None,
-        remit: RemittanceIn,
-        partial: bool = False,
-    ) -> None:
-        s = self.s
-        route = denial or carc.route("CO", "")
-        s.decision_date = decision
-        s.denied_category = route.category.value
-        next_level = s.appeal_level + 1
-        self._set_appeal_clock(decision, level=next_level)
-        if not partial:
-            self._set_status(
-                ClaimStatus.DENIED, category=route.category.value, appeal_level=s.appeal_level
-            )
-        codes = [f"{a.group.value}-{a.reason}" for a in remit.adjustments]
-        action = route.next_action
-        if s.appeal_deadline is None and s.appeal_level > 0:
-            action = "All appeal levels are used: write off or transfer to the patient if allowed."
-        existing = s.open_item(WorkItemKind.DENIAL)
-        if existing is not None:
-            existing.reason_codes = codes
-            existing.category = route.category.value
-            existing.next_action = action
-            existing.likelihood = self._likelihood(
-                WorkItemKind.DENIAL, route.category.value, route.likelihood
-            )
-            existing.version += 1
-            self._touched.add(existing.id)
-            return
-        self._open_item(
-            WorkItemKind.DENIAL,
-            queue=route.queue,
-            category=route.category.value,
-            reason_codes=codes,
-            next_action=action,
-            likelihood=route.likelihood,
-            since=start_of_day(decision),
-        )
-
-    def _set_appeal_clock(self, decision: date, level: int) -> None:
-        s = self.s
-        s.appeal_deadline = appeal_deadline(decision, level, self.rules)
+            return RemittanceResult(status=self.machine.s.status)
 
     # --- people's actions --------------------------------------------------
 
-    @workflow.update(name="act")
+    @workflow.update(name=contract.UPDATE_ACT)
     async def act(self, action: ActionIn) -> ActionResult:
         async with self.lock:
-            # Re-check under the lock: two updates accepted in the same task both passed the
-            # validator against the same state, and only the first may win.
-            self._check(action)
-            result = self._apply_action(action)
-            self._tick()
-            await self._flush()
+            # Checked again under the lock: two updates accepted in the same task both
+            # passed the validator against the same state, and only the first may win.
+            try:
+                result, effects = self.machine.act(action, self.now(), recorded_at=workflow.now())
+            except ActionRejected as err:
+                raise _refusal(err) from None
+            await self._flush(effects)
             self.poked = True
             return result
 
     @act.validator
     def _validate_act(self, action: ActionIn) -> None:
-        self._check(action)
+        try:
+            self.machine.check(action, self.now())
+        except ActionRejected as err:
+            raise _refusal(err) from None
 
-    @workflow.query(name="state")
+    @workflow.query(name=contract.QUERY_STATE)
     def state(self) -> ClaimState:
-        return self.s
+        return self.machine.s
 
-    def _target(self, action: ActionIn) -> WorkItemSnapshot | None:
-        s = self.s
-        if action.work_item_id is not None:
-            item = s.items.get(action.work_item_id)
-            if item is None or item.state == WorkItemState.CLOSED:
-                raise _conflict(
-                    f"work item {action.work_item_id} is no longer open on claim "
-                    f"{s.facts.claim_id}; reload to see its current work"
-                )
-            return item
-        items = sorted(s.open_items(), key=lambda i: i.priority, reverse=True)
-        return items[0] if items else None
+    # --- effects -------------------------------------------------------------
 
-    def _check(self, action: ActionIn) -> None:
-        s = self.s
-        if s.status in TERMINAL:
-            raise _reject(f"claim {s.facts.claim_id} is {s.status.value}; nothing is left to do")
-        item = self._target(action)
-        if (
-            item is not None
-            and action.expected_version is not None
-            and item.version != action.expected_version
-        ):
-            who = item.assignee or "someone else"
-            raise _conflict(
-                f"work item {item.id} was changed (now version {item.version}, "
-                f"assigned to {who}) since you loaded it; reload and try again"
-            )
-        kind = action.kind
-        needs_item = {"start_work", "call_logged", "reassign", "resolve"}
-        if kind in needs_item and item is None:
-            raise _reject(f"claim {s.facts.claim_id} has no open work item to {kind}")
-        if kind == "start_work":
-            assert item is not None
-            if (
-                item.state == WorkItemState.IN_PROGRESS
-                and item.assignee
-                and item.assignee != action.by.username
-            ):
-                raise _conflict(f"{item.assignee} is already working item {item.id}")
-        elif kind == "call_logged":
-            if action.follow_up_date is None:
-                raise _reject("a payer call needs the next follow-up date")
-            if action.follow_up_date <= self.today():
-                raise _reject(
-                    f"next follow-up date {action.follow_up_date} must be after today "
-                    f"({self.today()})"
-                )
-            if not action.outcome.strip():
-                raise _reject("a payer call needs its outcome")
-        elif kind == "appeal_filed":
-            self._check_appeal(action)
-        elif kind == "corrected_claim":
-            allowed = {ClaimStatus.DENIED, ClaimStatus.REJECTED, ClaimStatus.PARTIAL}
-            if s.status not in allowed:
-                raise _reject(
-                    f"a corrected claim replaces a denied, rejected or partly paid claim; "
-                    f"this claim is {s.status.value}"
-                )
-        elif kind == "write_off":
-            if not action.reason.strip():
-                raise _reject("a write-off needs a reason")
-        elif kind == "transfer_to_patient":
-            if s.status not in DENIED_LIKE:
-                raise _reject(
-                    f"only a denied or partly paid balance moves to the patient; "
-                    f"this claim is {s.status.value}"
-                )
-            if s.payer_balance <= ZERO:
-                raise _reject("no payer balance is left to transfer")
-        elif kind == "reassign":
-            if action.by.role not in (Role.SUPERVISOR, Role.ADMIN):
-                raise _reject("only a supervisor can reassign work")
-            if not action.to_user and not action.to_queue:
-                raise _reject("reassign needs a person or a queue")
-
-    def _check_appeal(self, action: ActionIn) -> None:
-        s = self.s
-        if (
-            s.status not in DENIED_LIKE
-            or s.open_item(WorkItemKind.DENIAL) is None
-            and (s.open_item(WorkItemKind.UNDERPAYMENT) is None)
-        ):
-            raise _reject(f"there is no denial to appeal; this claim is {s.status.value}")
-        expected = s.appeal_level + 1
-        level = action.level or expected
-        if level != expected:
-            raise _reject(f"the next appeal for this claim is level {expected}, not {level}")
-        if level > len(self.rules.appeal_deadline_days):
-            raise _reject(
-                f"this payer has {len(self.rules.appeal_deadline_days)} appeal levels; all are used"
-            )
-        if s.appeal_deadline is not None and self.today() > s.appeal_deadline:
-            raise _reject(
-                f"the level {level} appeal deadline passed on {s.appeal_deadline}; "
-                "write off, or document good cause outside the system"
-            )
-
-    def _apply_action(self, action: ActionIn) -> ActionResult:
-        s = self.s
-        item = self._target(action)
-        who = action.by.username
-        kind = action.kind
-        if kind == "start_work":
-            assert item is not None
-            item.assignee = who
-            item.state = WorkItemState.IN_PROGRESS
-            self._bump(item)
-            self._event("work_item_started", item=item.id, kind=item.kind.value, by=who)
-        elif kind == "call_logged":
-            assert item is not None and action.follow_up_date is not None
-            seq = self._next_seq()
-            self._notes.append(
-                NoteIn(
-                    seq=seq,
-                    kind="call",
-                    author=who,
-                    body=action.note,
-                    representative=action.representative,
-                    reference_number=action.reference_number,
-                    outcome=action.outcome,
-                    next_follow_up=action.follow_up_date,
-                    at=self.now(),
-                )
-            )
-            wake = start_of_day(action.follow_up_date)
-            item.state = WorkItemState.SNOOZED
-            item.snoozed_until = wake
-            item.assignee = item.assignee or who
-            self._reset_escalation(item)
-            self._bump(item)
-            if s.status in WAITING_ON_PAYER:
-                s.next_follow_up_at = wake
-                self._claim_dirty = True
-            self._event(
-                "call_logged",
-                item=item.id,
-                by=who,
-                reference_number=action.reference_number,
-                follow_up_date=action.follow_up_date.isoformat(),
-            )
-        elif kind == "appeal_filed":
-            level = action.level or s.appeal_level + 1
-            s.appeal_level = level
-            s.appeal_deadline = None
-            self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "appeal_filed")
-            self._set_status(ClaimStatus.APPEALED, level=level, by=who)
-            self._arm_follow_up(anchor=self.now())
-        elif kind == "corrected_claim":
-            self._close_all("corrected_claim")
-            s.submitted_on = self.today()
-            s.frequency_code = "7"
-            s.acknowledged = False
-            s.decision_date = None
-            s.appeal_deadline = None
-            s.appeal_level = 0
-            self._set_status(ClaimStatus.SUBMITTED, frequency_code="7", by=who)
-            self._arm_follow_up(anchor=start_of_day(s.submitted_on))
-        elif kind == "write_off":
-            amount = s.balance
-            s.written_off += amount
-            self._close_all("written_off")
-            self._set_status(ClaimStatus.CLOSED, written_off=str(amount), reason=action.reason)
-        elif kind == "transfer_to_patient":
-            amount = s.payer_balance
-            s.patient_responsibility += amount
-            self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "to_patient")
-            self._set_status(ClaimStatus.PATIENT_BALANCE, transferred=str(amount), by=who)
-            s.appeal_deadline = None
-            if s.open_item(WorkItemKind.PATIENT_BALANCE) is None:
-                self._open_item(WorkItemKind.PATIENT_BALANCE, balance=s.patient_responsibility)
-        elif kind == "reassign":
-            assert item is not None
-            if action.to_queue:
-                item.queue = action.to_queue
-                item.home_queue = action.to_queue
-            if action.to_user:
-                item.assignee = action.to_user
-                if item.state == WorkItemState.IN_PROGRESS:
-                    item.state = WorkItemState.OPEN
-            self._bump(item)
-            self._event(
-                "work_item_reassigned",
-                item=item.id,
-                to_user=action.to_user,
-                to_queue=action.to_queue,
-                by=who,
-            )
-        elif kind == "resolve":
-            assert item is not None
-            self._resolve(item, action)
-        self._audit(action, item)
-        touched = item if item is not None and item.id in s.items else None
-        return ActionResult(
-            status=s.status,
-            work_item_id=touched.id if touched else None,
-            version=touched.version if touched else None,
-            message=f"{kind.replace('_', ' ')} recorded",
-        )
-
-    def _resolve(self, item: WorkItemSnapshot, action: ActionIn) -> None:
-        s = self.s
-        self._close(item, "resolved")
-        if item.kind == WorkItemKind.PATIENT_BALANCE:
-            if not s.open_items():
-                self._set_status(
-                    ClaimStatus.CLOSED, reason=action.reason or "patient balance settled"
-                )
-        elif item.kind in (WorkItemKind.FOLLOW_UP, WorkItemKind.APPEAL_FOLLOW_UP):
-            self._arm_follow_up(anchor=self.now(), first_days=self.rules.follow_up_every_days)
-        elif item.kind == WorkItemKind.REJECTION:
-            s.acknowledged = False
-            self._set_status(ClaimStatus.SUBMITTED, reason="fixed and resubmitted")
-            self._arm_follow_up(anchor=self.now())
-        elif not s.open_items():
-            # Denial or underpayment settled outside an appeal (e.g. information supplied):
-            # the payer owes an answer again.
-            s.appeal_deadline = None
-            self._set_status(ClaimStatus.ACCEPTED, reason=action.reason or "resolved")
-            self._arm_follow_up(anchor=self.now())
-
-    # --- timers: follow-ups, deadlines, escalation, urgency ----------------
-
-    def _tick(self) -> None:
-        s = self.s
-        now = self.now()
-        if s.status in TERMINAL:
+    async def _flush(self, effects: Effects) -> None:
+        """Write one step's effects, then ask for the 276s it opened and write those."""
+        if effects.status is not None:
+            workflow.upsert_search_attributes([STATUS_ATTR.value_set(effects.status.value)])
+        if not effects:
             return
-        if s.status in WAITING_ON_PAYER and s.next_follow_up_at and now >= s.next_follow_up_at:
-            kind = (
-                WorkItemKind.APPEAL_FOLLOW_UP
-                if s.status == ClaimStatus.APPEALED
-                else WorkItemKind.FOLLOW_UP
-            )
-            if s.open_item(kind) is None:
-                item = self._open_item(kind, since=s.next_follow_up_at)
-                if kind == WorkItemKind.FOLLOW_UP and self.send_inquiries:
-                    self._inquiries.append(item.id)
-            s.next_follow_up_at = next_on_cadence(
-                s.next_follow_up_at, now, self.rules.follow_up_every_days
-            )
-            self._claim_dirty = True
-        tf = self._filing_deadline()
-        if tf is not None and now >= deadline_passes_at(tf):
-            self._miss("timely_filing", tf)
-        if (
-            s.appeal_deadline is not None
-            and s.status in DENIED_LIKE
-            and now >= deadline_passes_at(s.appeal_deadline)
-        ):
-            self._miss(f"appeal_level_{s.appeal_level + 1}", s.appeal_deadline)
-        for item in s.open_items():
-            if item.state == WorkItemState.SNOOZED:
-                if item.snoozed_until is not None and now >= item.snoozed_until:
-                    item.state = WorkItemState.OPEN
-                    item.snoozed_until = None
-                    self._restart_sla(item, now)
-                    self._bump(item)
-                    self._event("work_item_resumed", item=item.id, kind=item.kind.value)
-                else:
-                    continue
-            self._escalate(item, now)
-            self._reprioritize(item, now)
-
-    def _filing_deadline(self) -> date | None:
-        s = self.s
-        if s.acknowledged or s.status not in (ClaimStatus.SUBMITTED, ClaimStatus.REJECTED):
-            return None
-        return timely_filing_deadline(s.facts.service_date, self.rules)
-
-    def _item_deadline(self, item: WorkItemSnapshot) -> tuple[str | None, date | None]:
-        s = self.s
-        if item.kind in (WorkItemKind.FOLLOW_UP, WorkItemKind.REJECTION):
-            tf = self._filing_deadline()
-            return ("timely_filing", tf) if tf else (None, None)
-        if item.kind in (WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT) and s.appeal_deadline:
-            return f"appeal_level_{s.appeal_level + 1}", s.appeal_deadline
-        return None, None
-
-    def _escalate(self, item: WorkItemSnapshot, now: datetime) -> None:
-        name, deadline = self._item_deadline(item)
-        if (item.deadline_name, item.deadline_at) != (name, deadline):
-            item.deadline_name, item.deadline_at = name, deadline
-            self._touched.add(item.id)
-        due = escalation_due(
-            now, item.due_at, item.level2_at, deadline, self.rules.escalation.deadline_window_days
-        )
-        # A near deadline is news even for an item already at level 2 by its SLA: the
-        # supervisor should see that the clock, not just the queue, is the problem.
-        deadline_now = (
-            due.reason == EscalationReason.DEADLINE
-            and item.escalation_reason == EscalationReason.SLA
-        )
-        if due.level < item.escalation_level or (
-            due.level == item.escalation_level and not deadline_now
-        ):
-            return
-        item.escalation_level = due.level
-        item.escalation_reason = due.reason
-        if due.level >= 2 and item.queue != ESCALATION_QUEUE:
-            item.queue = ESCALATION_QUEUE
-        self._bump(item)
-        self._event(
-            "work_item_escalated",
-            item=item.id,
-            kind=item.kind.value,
-            level=due.level,
-            reason=due.reason.value if due.reason else None,
-            queue=item.queue,
-        )
-
-    def _reprioritize(self, item: WorkItemSnapshot, now: datetime) -> None:
-        s = self.s
-        if item.kind == WorkItemKind.PATIENT_BALANCE:
-            balance = s.patient_responsibility
-        elif item.expected_amount is not None and item.actual_amount is not None:
-            balance = max(s.payer_balance, item.expected_amount - item.actual_amount)
-        else:
-            balance = s.payer_balance
-        days = days_until(item.deadline_at, now) if item.deadline_at else None
-        parts = priority(balance, item.likelihood, days, item.escalation_level, self.rules.priority)
-        if (
-            parts.score != item.priority
-            or parts.urgency != item.urgency
-            or parts.balance != item.balance
-        ):
-            item.balance = parts.balance
-            item.urgency = parts.urgency
-            item.escalation_multiplier = parts.escalation_multiplier
-            item.priority = parts.score
-            self._touched.add(item.id)
-
-    def _next_wake(self) -> datetime | None:
-        s = self.s
-        now = self.now()
-        window = self.rules.escalation.deadline_window_days
-        candidates: list[datetime | None] = []
-        if s.status in WAITING_ON_PAYER:
-            candidates.append(s.next_follow_up_at)
-        tf = self._filing_deadline()
-        if tf is not None and "timely_filing" not in s.missed:
-            candidates.append(deadline_passes_at(tf))
-        if s.appeal_deadline is not None and s.status in DENIED_LIKE:
-            candidates.append(deadline_passes_at(s.appeal_deadline))
-        for item in s.open_items():
-            if item.state == WorkItemState.SNOOZED:
-                candidates.append(item.snoozed_until)
-                continue
-            candidates.append(
-                next_escalation_check(
-                    now,
-                    item.escalation_level,
-                    item.due_at,
-                    item.level2_at,
-                    item.deadline_at,
-                    window,
-                )
-            )
-            candidates.append(
-                next_urgency_change(now, item.deadline_at, self.rules.priority.horizon_days)
-            )
-        future = [c for c in candidates if c is not None and c > now]
-        return min(future) if future else None
-
-    def _on_rules_changed(self) -> None:
-        s = self.s
-        for item in s.open_items():
-            item.due_at = sla_due_at(item.opened_at, item.kind, self.rules)
-            item.level2_at = level2_due_at(item.due_at, self.rules)
-            self._touched.add(item.id)
-        if s.decision_date is not None and s.status in DENIED_LIKE:
-            self._set_appeal_clock(s.decision_date, s.appeal_level + 1)
-        self._claim_dirty = True
-        self._event("payer_rules_changed")
-
-    # --- helpers that change state ----------------------------------------
-
-    def _next_seq(self) -> int:
-        s = self.s
-        s.seq += 1
-        return s.seq
-
-    def _event(self, event: str, /, **data: object) -> None:
-        self._events.append(
-            TimelineEvent(seq=self._next_seq(), at=self.now(), event=event, data=data)
-        )
-
-    def _audit(self, action: ActionIn, item: WorkItemSnapshot | None) -> None:
-        seq = self._next_seq()
-        detail: dict[str, object] = {"item": item.id if item else None}
-        for field in ("level", "reason", "to_user", "to_queue", "reference_number"):
-            value = getattr(action, field)
-            if value:
-                detail[field] = value
-        self._audits.append(
-            AuditIn(
-                key=f"{workflow.info().workflow_id}:{workflow.info().run_id}:{seq}",
-                at=workflow.now(),
-                actor=action.by.username,
-                action=action.kind,
-                detail=detail,
-            )
-        )
-
-    def _set_status(self, status: ClaimStatus, **data: object) -> None:
-        s = self.s
-        s.status = status
-        self._claim_dirty = True
-        self._event("claim_status", status=status.value, **data)
-        workflow.upsert_search_attributes([STATUS_ATTR.value_set(status.value)])
-
-    def _arm_follow_up(self, anchor: datetime, first_days: int | None = None) -> None:
-        days = self.rules.follow_up_first_days if first_days is None else first_days
-        self.s.next_follow_up_at = anchor + timedelta(days=days)
-        self._claim_dirty = True
-
-    def _open_item(
-        self,
-        kind: WorkItemKind,
-        queue: str | None = None,
-        category: str | None = None,
-        reason_codes: list[str] | None = None,
-        next_action: str | None = None,
-        likelihood: Decimal | None = None,
-        balance: Decimal | None = None,
-        since: datetime | None = None,
-        expected_amount: Decimal | None = None,
-        actual_amount: Decimal | None = None,
-    ) -> WorkItemSnapshot:
-        """Open a work item. `since` is when the work became due by the claim's own dates
-        (a follow-up date, a decision date): the SLA runs from then, so a backlog imported
-        late shows how long its work has really been waiting."""
-        s = self.s
-        now = self.now()
-        opened = min(since, now) if since is not None else now
-        queue = queue or DEFAULT_QUEUES.get(kind, "follow-up")
-        seq = self._next_seq()
-        due = sla_due_at(opened, kind, self.rules)
-        item = WorkItemSnapshot(
-            id=f"{s.facts.claim_id}:{seq}",
-            claim_id=s.facts.claim_id,
-            kind=kind,
-            queue=queue,
-            home_queue=queue,
-            category=category,
-            reason_codes=reason_codes or [],
-            next_action=next_action or NEXT_ACTIONS.get(kind, ""),
-            opened_at=opened,
-            due_at=due,
-            level2_at=level2_due_at(due, self.rules),
-            likelihood=self._likelihood(kind, category, likelihood),
-            balance=balance if balance is not None else s.payer_balance,
-            expected_amount=expected_amount,
-            actual_amount=actual_amount,
-        )
-        s.items[item.id] = item
-        self._touched.add(item.id)
-        self._events.append(
-            TimelineEvent(
-                seq=seq,
-                at=now,
-                event="work_item_opened",
-                data={
-                    "item": item.id,
-                    "kind": kind.value,
-                    "queue": queue,
-                    "due": due.isoformat(),
-                    "category": category,
-                },
-            )
-        )
-        return item
-
-    def _likelihood(
-        self, kind: WorkItemKind, category: str | None, default: Decimal | None
-    ) -> Decimal:
-        overrides = self.rules.priority.likelihood
-        if category and category in overrides:
-            return overrides[category]
-        if kind.value in overrides:
-            return overrides[kind.value]
-        return default if default is not None else DEFAULT_LIKELIHOOD[kind]
-
-    def _bump(self, item: WorkItemSnapshot) -> None:
-        item.version += 1
-        self._touched.add(item.id)
-
-    def _restart_sla(self, item: WorkItemSnapshot, now: datetime) -> None:
-        item.opened_at = now
-        item.due_at = sla_due_at(now, item.kind, self.rules)
-        item.level2_at = level2_due_at(item.due_at, self.rules)
-
-    def _reset_escalation(self, item: WorkItemSnapshot) -> None:
-        # Logged work restarts the clock: the item leaves the escalation queue until it
-        # sits untouched again.
-        item.escalation_level = 0
-        item.escalation_reason = None
-        item.queue = item.home_queue
-
-    def _close(self, item: WorkItemSnapshot, outcome: str) -> None:
-        item.state = WorkItemState.CLOSED
-        item.closed_at = self.now()
-        item.outcome = outcome
-        item.snoozed_until = None
-        self._bump(item)
-        self._event("work_item_closed", item=item.id, kind=item.kind.value, outcome=outcome)
-
-    def _close_kinds(self, kinds: set[WorkItemKind], outcome: str) -> None:
-        for item in self.s.open_items():
-            if item.kind in kinds:
-                self._close(item, outcome)
-
-    def _close_all(self, outcome: str) -> None:
-        for item in self.s.open_items():
-            self._close(item, outcome)
-
-    def _miss(self, name: str, deadline: date) -> None:
-        s = self.s
-        if name in s.missed:
-            return
-        s.missed.append(name)
-        self._claim_dirty = True
-        self._event("deadline_missed", name=name, deadline=deadline.isoformat())
-
-    # --- projection --------------------------------------------------------
-
-    def _snapshot(self) -> ClaimSnapshot:
-        s = self.s
-        return ClaimSnapshot(
-            status=s.status,
-            submitted_on=s.submitted_on,
-            frequency_code=s.frequency_code,
-            payer_claim_control_number=s.payer_claim_control_number,
-            paid=s.paid,
-            contractual=s.contractual,
-            patient_responsibility=s.patient_responsibility,
-            written_off=s.written_off,
-            balance=s.balance,
-            appeal_level=s.appeal_level,
-            timely_filing_deadline=timely_filing_deadline(s.facts.service_date, self.rules),
-            next_follow_up_at=s.next_follow_up_at if s.status in WAITING_ON_PAYER else None,
-            appeal_deadline=s.appeal_deadline,
-            flags=[f"missed:{m}" for m in s.missed],
-        )
-
-    async def _flush(self) -> None:
-        """Write what changed since the last flush, then forget closed items."""
-        s = self.s
-        if not (self._events or self._touched or self._claim_dirty or self._notes):
-            return
-        projection = Projection(
-            workflow_id=workflow.info().workflow_id,
-            claim_id=s.facts.claim_id,
-            at=self.now(),
-            claim=self._snapshot(),
-            items=[s.items[i] for i in sorted(self._touched) if i in s.items],
-            events=self._events,
-            notes=self._notes,
-            audits=self._audits,
-            remittances=self._remits,
-        )
-        self._events, self._notes, self._audits, self._remits = [], [], [], []
-        self._touched = set()
-        self._claim_dirty = False
-        await workflow.execute_activity(
-            "project_claim",
-            projection,
-            start_to_close_timeout=self.activity_timeout,
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+        await workflow.execute_local_activity(
+            contract.ACTIVITY_PROJECT_CLAIM,
+            contract.Projection(
+                workflow_id=workflow.info().workflow_id,
+                claim_id=self.machine.s.facts.claim_id,
+                at=self.now(),
+                claim=self.machine.snapshot(),
+                items=effects.items,
+                events=effects.events,
+                notes=effects.notes,
+                audits=effects.audits,
+                remittances=effects.remittances,
             ),
+            start_to_close_timeout=self.activity_timeout,
+            retry_policy=PROJECTION_RETRY,
         )
-        for item_id in [i.id for i in s.items.values() if i.state == WorkItemState.CLOSED]:
-            del s.items[item_id]
-        inquiries, self._inquiries = self._inquiries, []
-        for item_id in inquiries:
-            await self._send_status_inquiry(item_id)
-        if self._events:  # what the inquiries reported
-            await self._flush()
+        self.machine.forget_closed_items()
+        if effects.status_inquiries:
+            reported = Effects()
+            for item_id in effects.status_inquiries:
+                reported.extend(await self._send_status_inquiry(item_id))
+            await self._flush(reported)
 
-    async def _send_status_inquiry(self, item_id: str) -> None:
+    async def _send_status_inquiry(self, item_id: str) -> Effects:
         """Ask the payer (276) about a silent claim; a claim we cannot describe well
         enough for a 276 is noted on the timeline and left to the specialist."""
         try:
             name = await workflow.execute_activity(
-                "write_status_inquiry",
-                StatusInquiryRequest(claim_id=self.s.facts.claim_id, item_id=item_id),
+                contract.ACTIVITY_WRITE_STATUS_INQUIRY,
+                contract.StatusInquiryRequest(
+                    claim_id=self.machine.s.facts.claim_id, item_id=item_id
+                ),
                 result_type=str,
                 start_to_close_timeout=self.activity_timeout,
                 retry_policy=RetryPolicy(maximum_attempts=5),
             )
-            self._event("status_inquiry_sent", item=item_id, file=name)
+            return self.machine.status_inquiry_sent(item_id, name, self.now())
         except ActivityError as err:
             cause = err.cause
             reason = cause.message if isinstance(cause, ApplicationError) else str(err)
-            self._event("status_inquiry_failed", item=item_id, reason=reason)
+            return self.machine.status_inquiry_failed(item_id, reason, self.now())

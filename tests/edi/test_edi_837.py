@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 from edi_samples import path, text
 
+from denialflow.domain.types import ClaimIn
 from denialflow.edi.errors import X12Error
 from denialflow.edi.tokenizer import read_x12, tokenize
 from denialflow.edi.x837 import claim_id, parse_837, read_837
-from denialflow.models.types import ClaimIn
 
 
 def claims(source: str, *, strict: bool = True) -> list[ClaimIn]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from denialflow.domain.types import ClaimIn
 from denialflow.edi.outbound import (
     Address,
     BillingProvider,
@@ -28,7 +29,6 @@ from denialflow.edi.x837_writer import (
     claim_problems,
     write_837p,
 )
-from denialflow.models.types import ClaimIn
 
 x12n_document = pytest.importorskip("pyx12.x12n_document")
 pyx12_params = pytest.importorskip("pyx12.params")
@@ -500,7 +500,7 @@ def test_patient_control_number_must_survive_the_835_round_trip() -> None:
 
 
 def test_float_charges_are_refused() -> None:
-    # Money's own rule (denialflow.models.types): a float may already have lost a cent.
+    # Money's own rule (denialflow.domain.types): a float may already have lost a cent.
     with pytest.raises(TypeError, match="not a float"):
         line(charge=12.5)  # type: ignore[arg-type]
 

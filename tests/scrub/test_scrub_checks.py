@@ -13,7 +13,7 @@ from scrub_samples import (
     line,
 )
 
-from denialflow.models.types import PayerRules
+from denialflow.domain.types import PayerRules
 from denialflow.scrub import fingerprint
 from denialflow.scrub.checks import (
     CHECKS,

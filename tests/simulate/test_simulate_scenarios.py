@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from denialflow.models.types import PayerRules, Role, WorkItemKind
+from denialflow.domain.types import PayerRules, Role, WorkItemKind
 from denialflow.simulate import simulate_main
 from denialflow.simulation.scenario import ScenarioError, parse_scenario
 from tests.simulate.conftest import ERRORS

@@ -17,8 +17,8 @@ from denialflow.devserver import free_port
 from denialflow.models.db import session_scope
 from denialflow.models.tables import AuditEvent, FeeSchedule, Payer, QueueMembership, User
 from denialflow.settings import Settings
+from denialflow.store.accounts import user_for_api_token
 from denialflow.web.app import create_app
-from denialflow.web.auth import user_for_api_token
 from tests.web.conftest import sign_in
 from tests.workflows.conftest import Harness
 

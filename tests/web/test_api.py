@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from denialflow.models.db import session_scope
 from denialflow.models.tables import AuditEvent, Claim
-from denialflow.web.auth import issue_api_token, utcnow
+from denialflow.store.accounts import issue_api_token, utcnow
 from tests.web.conftest import sign_in
 from tests.workflows.conftest import Harness
 

@@ -23,8 +23,8 @@ from sqlmodel import Session, select
 from denialflow.models.db import session_scope
 from denialflow.models.tables import AuditEvent, IngestedFile
 from denialflow.settings import Settings
+from denialflow.store.accounts import issue_api_token, utcnow
 from denialflow.web.app import create_app
-from denialflow.web.auth import issue_api_token, utcnow
 from tests.web.conftest import sign_in
 from tests.workflows.conftest import Harness
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 import httpx
 from sqlmodel import Session, select
 
+from denialflow.domain.types import Role
 from denialflow.models.db import session_scope
 from denialflow.models.tables import Claim, WorkItem
-from denialflow.models.types import Role
 from denialflow.web.deps import Viewer
 from denialflow.web.queries import PAGE_SIZE, QueueFilters, queue_items
 from tests.web.conftest import sign_in

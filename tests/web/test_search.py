@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from denialflow.models.types import AdjustmentIn, RemittanceIn
-from denialflow.operations import post_remittance
+from denialflow.domain.types import AdjustmentIn, RemittanceIn
+from denialflow.workflows.claim_client import post_remittance
 from tests.web.conftest import sign_in
 from tests.workflows.conftest import Harness
 

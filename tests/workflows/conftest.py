@@ -16,9 +16,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from denialflow.models.db import session_scope
-from denialflow.models.tables import Claim, ClaimEvent, Payer, WorkItem
-from denialflow.models.types import (
+from denialflow.domain.claim_state import workflow_id
+from denialflow.domain.types import (
     ActionIn,
     ActionResult,
     Actor,
@@ -30,10 +29,12 @@ from denialflow.models.types import (
     RemittanceResult,
     Role,
 )
-from denialflow.operations import act, post_remittance, submit_claim
+from denialflow.models.db import session_scope
+from denialflow.models.tables import Claim, ClaimEvent, Payer, WorkItem
 from denialflow.settings import Settings
-from denialflow.temporal import wait_idle, workflow_id
 from denialflow.worker import build_worker
+from denialflow.workflows.claim_client import act, post_remittance, submit_claim
+from denialflow.workflows.client import wait_idle
 from tests.conftest import eventually
 
 

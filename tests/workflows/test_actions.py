@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
+from denialflow.domain.types import Role
 from denialflow.models.tables import AuditEvent, Note
-from denialflow.models.types import Role
-from denialflow.operations import ActionRefused
+from denialflow.workflows.claim_client import ActionRefused
 from tests.workflows.conftest import Harness
 
 
@@ -174,9 +174,9 @@ async def test_claim_whose_workflow_cannot_start_is_not_left_half_written(
     from temporalio.contrib.pydantic import pydantic_data_converter
 
     from denialflow.devserver import free_port
+    from denialflow.domain.types import ClaimIn, ClaimLineIn
     from denialflow.models.tables import Claim, ClaimLine
-    from denialflow.models.types import ClaimIn, ClaimLineIn
-    from denialflow.operations import submit_claim
+    from denialflow.workflows.claim_client import submit_claim
 
     # Temporal gone between intake and start: a lazy client to a port nobody listens on.
     wrong = await Client.connect(

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from denialflow.operations import ActionRefused
+from denialflow.workflows.claim_client import ActionRefused
 from tests.workflows.conftest import Harness
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from denialflow.workflows.rules.calendar import add_business_days
+from denialflow.domain.rules.calendar import add_business_days
 from tests.workflows.conftest import Harness
 
 

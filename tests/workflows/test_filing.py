@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from denialflow.models.types import AcknowledgementIn
-from denialflow.operations import post_acknowledgement
+from denialflow.domain.types import AcknowledgementIn
+from denialflow.workflows.claim_client import post_acknowledgement
 from tests.conftest import eventually
 from tests.workflows.conftest import Harness
 

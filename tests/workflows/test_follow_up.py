@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from denialflow.workflows.rules.deadlines import start_of_day
+from denialflow.domain.rules.deadlines import start_of_day
 from tests.workflows.conftest import Harness
 
 
@@ -78,7 +78,7 @@ async def test_a_call_without_a_follow_up_date_is_refused_and_changes_nothing(
 ) -> None:
     import pytest
 
-    from denialflow.operations import ActionRefused
+    from denialflow.workflows.claim_client import ActionRefused
 
     await harness.submit("FU-5")
     await harness.advance(days=31)

@@ -61,8 +61,8 @@ async def test_partial_denial_of_some_lines_opens_a_denial(harness: Harness) -> 
 
 
 async def test_same_remittance_twice_posts_once(harness: Harness) -> None:
-    from denialflow.models.types import AdjustmentIn, RemittanceIn
-    from denialflow.operations import post_remittance
+    from denialflow.domain.types import AdjustmentIn, RemittanceIn
+    from denialflow.workflows.claim_client import post_remittance
 
     await harness.submit("RM-5", charge="100.00")
     remit = RemittanceIn(
@@ -112,8 +112,8 @@ async def test_reversal_takes_back_a_payment_and_waits_for_the_correction(
 async def test_payment_below_the_contract_opens_an_underpayment_with_both_amounts(
     harness: Harness,
 ) -> None:
-    from denialflow.models.types import AdjustmentIn, RemittanceIn
-    from denialflow.operations import post_remittance
+    from denialflow.domain.types import AdjustmentIn, RemittanceIn
+    from denialflow.workflows.claim_client import post_remittance
 
     await harness.submit("RM-7", charge="400.00")
     # The payer calls the whole shortfall contractual, so its own books show no balance;
@@ -136,8 +136,8 @@ async def test_payment_below_the_contract_opens_an_underpayment_with_both_amount
 
 
 async def test_payment_within_tolerance_of_the_contract_is_paid(harness: Harness) -> None:
-    from denialflow.models.types import AdjustmentIn, RemittanceIn
-    from denialflow.operations import post_remittance
+    from denialflow.domain.types import AdjustmentIn, RemittanceIn
+    from denialflow.workflows.claim_client import post_remittance
 
     await harness.submit("RM-8", charge="400.00")
     await post_remittance(
@@ -154,8 +154,8 @@ async def test_payment_within_tolerance_of_the_contract_is_paid(harness: Harness
 
 
 async def test_reversal_after_the_claim_finished_reopens_it(harness: Harness) -> None:
-    from denialflow.models.types import AdjustmentIn, RemittanceIn
-    from denialflow.operations import deliver_remittance
+    from denialflow.domain.types import AdjustmentIn, RemittanceIn
+    from denialflow.workflows.claim_client import deliver_remittance
 
     handle = await harness.submit("RM-9", charge="120.00")
     await harness.remit("RM-9", paid="100.00", adjustments=[("CO", "45", "20.00")])

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from denialflow.domain.types import PayerRules
 from denialflow.models.tables import AuditEvent
-from denialflow.models.types import PayerRules
 from denialflow.operations import change_payer_rules
 from tests.conftest import eventually
 from tests.workflows.conftest import Harness

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 from starlette.datastructures import FormData
 
+from denialflow.domain.types import CENT, PayerRules, Role, WorkItemKind
 from denialflow.models.tables import (
     ApiToken,
     AuditEvent,
@@ -36,12 +37,12 @@ from denialflow.models.tables import (
     WebSession,
     WorkItem,
 )
-from denialflow.models.types import CENT, PayerRules, Role, WorkItemKind
-from denialflow.operations import ActionRefused, change_payer_rules
+from denialflow.operations import change_payer_rules
 from denialflow.posting.fees import FeeScheduleError, ImportReport, import_fee_schedule
-from denialflow.web.auth import hash_password, issue_api_token, utcnow
+from denialflow.store.accounts import hash_password, issue_api_token, utcnow
 from denialflow.web.deps import Admin, SessionDep, TemporalDep, Viewer
 from denialflow.web.templating import templates
+from denialflow.workflows.claim_client import ActionRefused
 
 router = APIRouter(tags=["admin"])
 

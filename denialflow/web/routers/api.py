@@ -28,7 +28,17 @@ from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from denialflow.activities.intake import IntakeError
+from denialflow.domain.rules.carc import route
+from denialflow.domain.types import (
+    CENT,
+    ZERO,
+    ActionIn,
+    Actor,
+    ClaimIn,
+    Role,
+    WorkItemKind,
+    WorkItemState,
+)
 from denialflow.models.tables import (
     AuditEvent,
     Claim,
@@ -43,17 +53,7 @@ from denialflow.models.tables import (
     User,
     WorkItem,
 )
-from denialflow.models.types import (
-    CENT,
-    ZERO,
-    ActionIn,
-    Actor,
-    ClaimIn,
-    Role,
-    WorkItemKind,
-    WorkItemState,
-)
-from denialflow.operations import ActionRefused, act, submit_claim
+from denialflow.store.claims import IntakeError
 from denialflow.web.api_models import (
     ActionOut,
     ActionRequest,
@@ -83,7 +83,7 @@ from denialflow.web.deps import (
 
 # The claim page's own rule, shared, so the API never shows a claim the page would not.
 from denialflow.web.queries import can_see_claim, member_queues
-from denialflow.workflows.rules.carc import route
+from denialflow.workflows.claim_client import ActionRefused, act, submit_claim
 
 router = APIRouter(prefix="/api", tags=["api"])
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from denialflow.models.tables import AuditEvent
-from denialflow.web.auth import utcnow
+from denialflow.store.accounts import utcnow
 from denialflow.web.deps import Admin, SessionDep
 from denialflow.web.templating import templates
 

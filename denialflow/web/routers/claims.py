@@ -18,6 +18,16 @@ from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from denialflow.domain.claim_machine import ClaimMachine
+from denialflow.domain.rules.carc import route
+from denialflow.domain.rules.deadlines import days_until
+from denialflow.domain.types import (
+    ActionIn,
+    Actor,
+    PayerRules,
+    Role,
+    WorkItemState,
+)
 from denialflow.models.tables import (
     AuditEvent,
     Claim,
@@ -30,22 +40,11 @@ from denialflow.models.tables import (
     RemittanceAdjustment,
     WorkItem,
 )
-from denialflow.models.types import (
-    ActionIn,
-    Actor,
-    ClaimStatus,
-    PayerRules,
-    Role,
-    WorkItemKind,
-    WorkItemState,
-)
-from denialflow.operations import ActionRefused, act
+from denialflow.store.claims import claim_state
 from denialflow.web.deps import Forbidden, SessionDep, TemporalDep, Viewer, Worker, audit_denied
 from denialflow.web.queries import can_see_claim, explain_priority
 from denialflow.web.templating import templates
-from denialflow.workflows.claim import DENIED_LIKE, TERMINAL
-from denialflow.workflows.rules.carc import route
-from denialflow.workflows.rules.deadlines import days_until
+from denialflow.workflows.claim_client import ActionRefused, act
 
 router = APIRouter(tags=["claims"])
 
@@ -60,8 +59,6 @@ ACTIONS: dict[str, str] = {
     "transfer_to_patient": "Transfer to patient",
     "resolve": "Resolve",
 }
-CORRECTABLE = {ClaimStatus.DENIED, ClaimStatus.REJECTED, ClaimStatus.PARTIAL}
-APPEALABLE_KINDS = {WorkItemKind.DENIAL.value, WorkItemKind.UNDERPAYMENT.value}
 # A payer call's next follow-up, unless the person picks another day.
 DEFAULT_CALL_BACK = timedelta(days=14)
 
@@ -95,34 +92,6 @@ class TimelineEntry:
     what: str
     details: list[tuple[str, str]]
     source: str  # "workflow", "note", "call" or "audit": how the page styles it
-
-
-def allowed_actions(claim: Claim, item: WorkItem, rules: PayerRules, today: date) -> list[str]:
-    """The buttons to show: what the workflow's checks would accept for this item now.
-    The workflow remains the judge; this only spares people buttons that cannot work."""
-    status = ClaimStatus(claim.status)
-    if status in TERMINAL:
-        return []
-    allowed: list[str] = []
-    # In progress means someone (perhaps this person) is on it already.
-    if item.state != WorkItemState.IN_PROGRESS.value:
-        allowed.append("start_work")
-    allowed.append("call_logged")
-    next_level = claim.appeal_level + 1
-    if (
-        status in DENIED_LIKE
-        and item.kind in APPEALABLE_KINDS
-        and next_level <= len(rules.appeal_deadline_days)
-        and (claim.appeal_deadline is None or today <= claim.appeal_deadline)
-    ):
-        allowed.append("appeal_filed")
-    if status in CORRECTABLE:
-        allowed.append("corrected_claim")
-    allowed.append("write_off")
-    if status in DENIED_LIKE and claim.balance - claim.patient_responsibility > 0:
-        allowed.append("transfer_to_patient")
-    allowed.append("resolve")
-    return allowed
 
 
 def _slug(item_id: str) -> str:
@@ -225,7 +194,16 @@ def claim_context(session: Session, claim: Claim, flash: str = "") -> dict[str, 
         .where(WorkItem.claim_id == claim.id, WorkItem.state != WorkItemState.CLOSED.value)
         .order_by(col(WorkItem.priority).desc(), WorkItem.id)
     ).all()
-    items = [ItemView(i, allowed_actions(claim, i, rules, today), _slug(i.id)) for i in open_items]
+    # The claim machine the workflow runs judges what this page offers: one set of rules.
+    # Reassigning is the team page's, so any person's view of the buttons is the same.
+    machine = ClaimMachine(claim_state(claim, list(open_items)), rules)
+    person = Actor(username="viewer", role=Role.SPECIALIST)
+    items = [
+        ItemView(
+            i, [a for a in machine.allowed_actions(i.id, person, now) if a in ACTIONS], _slug(i.id)
+        )
+        for i in open_items
+    ]
     deadlines = []
     for label, day in (
         ("Timely filing", claim.timely_filing_deadline),

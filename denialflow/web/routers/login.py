@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from denialflow.models.types import Role
-from denialflow.web.auth import (
+from denialflow.domain.types import Role
+from denialflow.store.accounts import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_LIFETIME,

@@ -11,8 +11,7 @@ from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from denialflow.models.tables import Payer
-from denialflow.models.types import (
+from denialflow.domain.types import (
     ActionIn,
     Actor,
     DenialCategory,
@@ -20,10 +19,11 @@ from denialflow.models.types import (
     WorkItemKind,
     WorkItemState,
 )
-from denialflow.operations import ActionRefused, act
+from denialflow.models.tables import Payer
 from denialflow.web.deps import SessionDep, TemporalDep, Viewer, Worker
 from denialflow.web.queries import PAGE_SIZE, QueueFilters, member_queues, queue_items
 from denialflow.web.templating import templates
+from denialflow.workflows.claim_client import ActionRefused, act
 
 router = APIRouter(tags=["queue"])
 

@@ -22,12 +22,12 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import ImmutableMultiDict
 from temporalio.client import Client
 
+from denialflow.domain.types import ZERO, ActionIn, Actor, Role, to_money
 from denialflow.models.tables import AuditEvent, Claim, Queue, QueueMembership, User, WorkItem
-from denialflow.models.types import ZERO, ActionIn, Actor, Role, to_money
-from denialflow.operations import ActionRefused, act
-from denialflow.web.auth import utcnow
+from denialflow.store.accounts import utcnow
 from denialflow.web.deps import SessionDep, Supervisor, TemporalDep, Viewer
 from denialflow.web.templating import templates
+from denialflow.workflows.claim_client import ActionRefused, act
 
 router = APIRouter(tags=["team"])
 log = logging.getLogger(__name__)

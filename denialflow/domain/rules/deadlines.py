@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from denialflow.models.types import PayerRules, WorkItemKind
-from denialflow.workflows.rules.calendar import add_business_days
+from denialflow.domain.rules.calendar import add_business_days
+from denialflow.domain.types import PayerRules, WorkItemKind
 
 
 def start_of_day(d: date) -> datetime:

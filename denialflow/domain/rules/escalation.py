@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 
-from denialflow.models.types import EscalationReason
-from denialflow.workflows.rules.deadlines import days_until, deadline_passes_at, start_of_day
+from denialflow.domain.rules.deadlines import days_until, deadline_passes_at, start_of_day
+from denialflow.domain.types import EscalationReason
 
 
 class Escalation(BaseModel):

@@ -1,30 +1,22 @@
-"""Connecting to Temporal and starting claim workflows, shared by the CLI, web and tests."""
+"""Connecting to Temporal, registering search attributes, and reading a workflow's history."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from denialflow.models.types import ClaimFacts, ClaimStatus, ClaimWorkflowInput, PayerRules
-from denialflow.workflows.search_attributes import PAYER_ATTR, SEARCH_ATTRIBUTES, STATUS_ATTR
-from denialflow.workflows.state import ClaimState, ClaimWorkflowRun
+from denialflow.workflows.search_attributes import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
-
-
-def workflow_id(claim_id: str) -> str:
-    return f"claim-{claim_id}"
 
 
 async def connect(address: str, namespace: str = "default") -> Client:
@@ -58,53 +50,6 @@ async def register_search_attributes(client: Client, namespace: str = "default")
         )
         return False
     return True
-
-
-async def start_claim_workflow(
-    client: Client,
-    facts: ClaimFacts,
-    rules: PayerRules,
-    task_queue: str,
-    clock_offset: timedelta = timedelta(0),
-    activity_timeout_seconds: int = 30,
-    state: ClaimState | None = None,
-    start_signal: tuple[str, object] | None = None,
-    send_status_inquiries: bool = True,
-) -> WorkflowHandle:
-    """Start the claim's workflow; starting one that already runs is not an error.
-
-    With `start_signal`, this is signal-with-start: a running workflow just gets the
-    signal, a finished one starts again (from `state`) with the signal waiting."""
-    run = ClaimWorkflowRun(
-        input=ClaimWorkflowInput(
-            claim=facts,
-            rules=rules,
-            clock_offset_seconds=int(clock_offset.total_seconds()),
-            activity_timeout_seconds=activity_timeout_seconds,
-            send_status_inquiries=send_status_inquiries,
-        ),
-        state=state,
-    )
-    status = state.status if state is not None else ClaimStatus.SUBMITTED
-    options: dict[str, object] = {}
-    if start_signal is not None:
-        options = {"start_signal": start_signal[0], "start_signal_args": [start_signal[1]]}
-    try:
-        return await client.start_workflow(
-            "ClaimWorkflow",
-            run,
-            id=workflow_id(facts.claim_id),
-            task_queue=task_queue,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(STATUS_ATTR, status.value),
-                    SearchAttributePair(PAYER_ATTR, facts.payer_id),
-                ]
-            ),
-            **options,  # type: ignore[arg-type]
-        )
-    except WorkflowAlreadyStartedError:
-        return client.get_workflow_handle(workflow_id(facts.claim_id))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The claim workflow's state and what it hands to the projection activity.
+"""A claim's lifecycle state and what one step of it hands to the database.
 
 Plain pydantic so it crosses the Temporal data converter, survives
 continue-as-new, and answers the `state` query as is.
@@ -12,16 +12,20 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from denialflow.models.types import (
+from denialflow.domain.types import (
     ZERO,
     ClaimFacts,
     ClaimStatus,
-    ClaimWorkflowInput,
     EscalationReason,
     Money,
     WorkItemKind,
     WorkItemState,
 )
+
+
+def workflow_id(claim_id: str) -> str:
+    """The id of the claim's workflow, also the key its timeline rows are stored under."""
+    return f"claim-{claim_id}"
 
 
 class WorkItemSnapshot(BaseModel):
@@ -166,10 +170,3 @@ class ClaimState(BaseModel):
             if item.kind == kind and item.state != WorkItemState.CLOSED:
                 return item
         return None
-
-
-class ClaimWorkflowRun(BaseModel):
-    """The workflow argument: the claim's input, plus its state when continued as new."""
-
-    input: ClaimWorkflowInput
-    state: ClaimState | None = None

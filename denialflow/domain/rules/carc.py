@@ -31,7 +31,8 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from denialflow.models.types import DenialCategory
+from denialflow.domain import queues
+from denialflow.domain.types import DenialCategory
 
 __all__ = [
     "CATEGORY_DEFAULTS",
@@ -53,14 +54,14 @@ __all__ = [
     "route",
 ]
 
-QUEUE_ELIGIBILITY = "eligibility"
-QUEUE_AUTHORIZATION = "authorization"
-QUEUE_CODING = "coding"  # coding and bundling edits need the same coder's eye
-QUEUE_CLINICAL = "clinical"  # medical necessity: appeals built on records
-QUEUE_COB = "cob"
-QUEUE_FOLLOW_UP = "follow-up"  # duplicates, missing information, timely filing, other
-QUEUE_PATIENT = "patient"
-QUEUE_CONTRACTUAL = "contractual"
+QUEUE_ELIGIBILITY = queues.ELIGIBILITY
+QUEUE_AUTHORIZATION = queues.AUTHORIZATION
+QUEUE_CODING = queues.CODING
+QUEUE_CLINICAL = queues.CLINICAL
+QUEUE_COB = queues.COB
+QUEUE_FOLLOW_UP = queues.FOLLOW_UP
+QUEUE_PATIENT = queues.PATIENT
+QUEUE_CONTRACTUAL = queues.CONTRACTUAL
 
 QUEUES: frozenset[str] = frozenset(
     {

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from denialflow.models.types import Money, PriorityPolicy, to_money
+from denialflow.domain.types import Money, PriorityPolicy, to_money
 
 DEFAULT_POLICY = PriorityPolicy()
 

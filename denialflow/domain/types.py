@@ -99,9 +99,6 @@ class EscalationReason(StrEnum):
     DEADLINE = "deadline"
 
 
-ESCALATION_QUEUE = "escalations"
-
-
 # --- payer rules -----------------------------------------------------------
 
 
@@ -210,20 +207,6 @@ class ClaimFacts(BaseModel):
     service_date: date
     submitted_on: date
     charge: Money
-
-
-class ClaimWorkflowInput(BaseModel):
-    claim: ClaimFacts
-    rules: PayerRules
-    # Seconds added to the workflow clock whenever a rule reads the time.
-    # Zero in production; the simulator uses it to replay a past calendar on a
-    # test server whose clock starts at the real present.
-    clock_offset_seconds: int = 0
-    # How long one database projection may run before Temporal retries it on another worker.
-    activity_timeout_seconds: int = 30
-    # Write a 276 status inquiry to the outbound folder when a payer stays silent. Off in
-    # simulations, which must never put mail in the clearinghouse mailbox.
-    send_status_inquiries: bool = True
 
 
 class AdjustmentIn(BaseModel):

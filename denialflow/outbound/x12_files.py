@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from denialflow.domain.types import ClaimIn
 from denialflow.edi.outbound import (
     Address,
     BillingProvider,
@@ -25,7 +26,6 @@ from denialflow.edi.x837_writer import (
     write_837p,
 )
 from denialflow.models.tables import Payer
-from denialflow.models.types import ClaimIn
 from denialflow.settings import Settings
 
 

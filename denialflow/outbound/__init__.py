@@ -1,0 +1,1 @@
+"""Files written for the clearinghouse (837P claims, 276 status inquiries)."""

@@ -1,0 +1,1 @@
+"""Database reads and writes that more than one use case needs."""

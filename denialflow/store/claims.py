@@ -1,0 +1,285 @@
+"""Claims in the database: recording new ones, taking back one whose workflow could not
+start, and reading one back as the 837/276 writers or the claim machine need it.
+
+The workflow is started after intake commits; because intake already wrote the
+claim as submitted with its first follow-up date, a claim with nothing due
+starts without a database round trip.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, delete, select
+
+from denialflow.domain.claim_state import ClaimState, WorkItemSnapshot, workflow_id
+from denialflow.domain.rules.deadlines import (
+    first_follow_up_at,
+    start_of_day,
+    timely_filing_deadline,
+)
+from denialflow.domain.types import (
+    ClaimFacts,
+    ClaimIn,
+    ClaimLineIn,
+    ClaimStatus,
+    EscalationReason,
+    PayerRules,
+    WorkItemKind,
+    WorkItemState,
+)
+from denialflow.models.tables import (
+    AuditEvent,
+    Claim,
+    ClaimDiagnosis,
+    ClaimEvent,
+    ClaimLine,
+    Payer,
+    Remittance,
+    WorkItem,
+)
+
+
+class IntakeError(ValueError):
+    """A claim that cannot be recorded; the message says which claim and why."""
+
+
+def payer_rules(session: Session, payer_id: str) -> PayerRules:
+    payer = session.get(Payer, payer_id)
+    if payer is None:
+        raise IntakeError(f"unknown payer {payer_id!r}")
+    return PayerRules.model_validate(payer.rules)
+
+
+def record_claim(
+    session: Session,
+    claim: ClaimIn,
+    actor: str = "system",
+    status: ClaimStatus = ClaimStatus.SUBMITTED,
+) -> ClaimFacts:
+    """Write a new claim; raises IntakeError for a duplicate id or an unknown payer.
+
+    A claim that failed scrubbing is recorded as HELD: on file, not sent, no workflow."""
+    if session.get(Claim, claim.id) is not None:
+        raise IntakeError(f"claim {claim.id} already exists")
+    rules = payer_rules(session, claim.payer_id)
+    charge = claim.total_charge()
+    now = datetime.now(UTC)
+    session.add(
+        Claim(
+            id=claim.id,
+            payer_id=claim.payer_id,
+            patient_name=claim.patient_name,
+            patient_birth_date=claim.patient_birth_date,
+            member_id=claim.member_id,
+            patient_gender=claim.patient_gender,
+            patient_address=claim.patient_address,
+            subscriber=claim.subscriber,
+            place_of_service=claim.place_of_service,
+            service_date=claim.service_date,
+            submitted_on=claim.submitted_on,
+            status=status.value,
+            charge=charge,
+            balance=charge,
+            timely_filing_deadline=timely_filing_deadline(claim.service_date, rules),
+            next_follow_up_at=(
+                first_follow_up_at(claim.submitted_on, rules)
+                if status == ClaimStatus.SUBMITTED
+                else None
+            ),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    # Lines and diagnoses reference the claim row, so it must exist first on PostgreSQL.
+    session.flush()
+    for n, line in enumerate(claim.lines, start=1):
+        session.add(
+            ClaimLine(
+                claim_id=claim.id,
+                line_number=n,
+                procedure_code=line.procedure_code,
+                modifiers=line.modifiers,
+                units=line.units,
+                charge=line.charge,
+                diagnosis_pointers=line.diagnosis_pointers,
+            )
+        )
+    for n, code in enumerate(claim.diagnoses, start=1):
+        session.add(ClaimDiagnosis(claim_id=claim.id, position=n, code=code))
+    session.add(
+        ClaimEvent(
+            claim_id=claim.id,
+            workflow_id=workflow_id(claim.id),
+            seq=0,
+            at=start_of_day(claim.submitted_on),
+            event="claim_status",
+            data={"status": status.value},
+        )
+    )
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=actor,
+            action="claim_created",
+            claim_id=claim.id,
+            detail={"payer": claim.payer_id, "charge": str(charge)},
+        )
+    )
+    return ClaimFacts(
+        claim_id=claim.id,
+        payer_id=claim.payer_id,
+        service_date=claim.service_date,
+        submitted_on=claim.submitted_on,
+        charge=charge,
+    )
+
+
+def forget_claim(session: Session, claim_id: str, actor: str) -> None:
+    """Remove a just-recorded claim whose workflow could not be started (audited)."""
+    for table in (ClaimLine, ClaimDiagnosis, ClaimEvent):
+        session.exec(delete(table).where(table.claim_id == claim_id))  # type: ignore[call-overload,attr-defined]
+    session.exec(delete(Claim).where(Claim.id == claim_id))  # type: ignore[call-overload]
+    session.add(
+        AuditEvent(
+            at=datetime.now(UTC),
+            actor=actor,
+            action="claim_intake_rolled_back",
+            claim_id=claim_id,
+            detail={"reason": "workflow could not be started"},
+        )
+    )
+
+
+def claim_from_db(session: Session, claim_id: str) -> tuple[ClaimIn, Payer, Claim]:
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        raise LookupError(f"claim {claim_id} is not in the database")
+    payer = session.get(Payer, claim.payer_id)
+    assert payer is not None
+    lines = session.exec(
+        select(ClaimLine).where(ClaimLine.claim_id == claim_id).order_by(ClaimLine.line_number)
+    ).all()
+    diagnoses = session.exec(
+        select(ClaimDiagnosis.code)
+        .where(ClaimDiagnosis.claim_id == claim_id)
+        .order_by(ClaimDiagnosis.position)
+    ).all()
+    claim_in = ClaimIn(
+        id=claim.id,
+        payer_id=claim.payer_id,
+        patient_name=claim.patient_name,
+        patient_birth_date=claim.patient_birth_date,
+        member_id=claim.member_id,
+        patient_gender=claim.patient_gender,  # type: ignore[arg-type]
+        patient_address=claim.patient_address,
+        subscriber=claim.subscriber,
+        place_of_service=claim.place_of_service,
+        service_date=claim.service_date,
+        submitted_on=claim.submitted_on,
+        charge=claim.charge,
+        diagnoses=list(diagnoses),
+        lines=[
+            ClaimLineIn(
+                procedure_code=line.procedure_code,
+                modifiers=line.modifiers,
+                units=line.units,
+                charge=line.charge,
+                diagnosis_pointers=line.diagnosis_pointers,
+            )
+            for line in lines
+        ],
+    )
+    return claim_in, payer, claim
+
+
+def claim_facts(claim: Claim) -> ClaimFacts:
+    return ClaimFacts(
+        claim_id=claim.id,
+        payer_id=claim.payer_id,
+        service_date=claim.service_date,
+        submitted_on=claim.submitted_on,
+        charge=claim.charge,
+    )
+
+
+def item_snapshot(row: WorkItem) -> WorkItemSnapshot:
+    """A work item row as the claim machine holds it. The row does not keep the level-2
+    escalation time; judging people's actions does not need it."""
+    assert row.claim_id is not None
+    return WorkItemSnapshot(
+        id=row.id,
+        claim_id=row.claim_id,
+        kind=WorkItemKind(row.kind),
+        queue=row.queue,
+        home_queue=row.home_queue,
+        assignee=row.assignee,
+        state=WorkItemState(row.state),
+        version=row.version,
+        category=row.category,
+        reason_codes=list(row.reason_codes),
+        next_action=row.next_action,
+        opened_at=row.opened_at,
+        due_at=row.due_at,
+        level2_at=row.due_at,
+        snoozed_until=row.snoozed_until,
+        escalation_level=row.escalation_level,
+        escalation_reason=EscalationReason(row.escalation_reason)
+        if row.escalation_reason
+        else None,
+        deadline_name=row.deadline_name,
+        deadline_at=row.deadline_at,
+        balance=row.balance,
+        expected_amount=row.expected_amount,
+        actual_amount=row.actual_amount,
+        likelihood=row.likelihood,
+        urgency=row.urgency,
+        escalation_multiplier=row.escalation_multiplier,
+        priority=row.priority,
+    )
+
+
+def claim_state(claim: Claim, open_items: list[WorkItem] = ()) -> ClaimState:  # type: ignore[assignment]
+    """The claim's row (and its open work) as the claim machine's state."""
+    return ClaimState(
+        facts=claim_facts(claim),
+        status=ClaimStatus(claim.status),
+        submitted_on=claim.submitted_on,
+        frequency_code=claim.frequency_code,
+        acknowledged=claim.status not in (ClaimStatus.SUBMITTED, ClaimStatus.REJECTED),
+        payer_claim_control_number=claim.payer_claim_control_number,
+        paid=claim.paid,
+        contractual=claim.contractual,
+        patient_responsibility=claim.patient_responsibility,
+        written_off=claim.written_off,
+        appeal_level=claim.appeal_level,
+        appeal_deadline=claim.appeal_deadline,
+        next_follow_up_at=claim.next_follow_up_at,
+        missed=[f.removeprefix("missed:") for f in claim.flags if f.startswith("missed:")],
+        items={row.id: item_snapshot(row) for row in open_items},
+    )
+
+
+def finished_claim_state(session: Session, claim_id: str) -> tuple[ClaimState, PayerRules]:
+    """Rebuild a finished claim's workflow state from its rows, so a late payer event
+    can reopen it in a new run. Sequence numbers continue past the recorded timeline
+    and posted remittance keys are remembered, so nothing is written or counted twice."""
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        raise LookupError(f"claim {claim_id} is not in the database")
+    rules = payer_rules(session, claim.payer_id)
+    last_seq = session.exec(
+        select(func.max(ClaimEvent.seq)).where(ClaimEvent.workflow_id == workflow_id(claim_id))
+    ).one()
+    keys = session.exec(select(Remittance.key).where(Remittance.claim_id == claim_id)).all()
+    state = claim_state(claim).model_copy(
+        update={
+            "acknowledged": True,
+            "appeal_deadline": None,
+            "next_follow_up_at": None,
+            "seq": last_seq or 0,
+            "seen_keys": list(keys),
+        }
+    )
+    return state, rules

@@ -1,0 +1,164 @@
+"""Writing one claim workflow step (a Projection) to the database.
+
+Idempotent by construction: timeline events, notes and audits are keyed by
+(workflow id, sequence), remittances by their posting key, work items by id and
+the claim row is overwritten with the workflow's snapshot. A retry after a crash
+between commit and completion therefore writes nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from denialflow.domain.claim_state import Projection, WorkItemSnapshot
+from denialflow.models.tables import (
+    AuditEvent,
+    Claim,
+    ClaimEvent,
+    Note,
+    Remittance,
+    RemittanceAdjustment,
+    WorkItem,
+)
+
+ITEM_FIELDS = [
+    "queue",
+    "home_queue",
+    "assignee",
+    "state",
+    "version",
+    "category",
+    "reason_codes",
+    "next_action",
+    "opened_at",
+    "due_at",
+    "snoozed_until",
+    "closed_at",
+    "outcome",
+    "escalation_level",
+    "escalation_reason",
+    "deadline_name",
+    "deadline_at",
+    "balance",
+    "expected_amount",
+    "actual_amount",
+    "likelihood",
+    "urgency",
+    "escalation_multiplier",
+    "priority",
+]
+
+
+def _item_values(item: WorkItemSnapshot) -> dict:
+    values = {name: getattr(item, name) for name in ITEM_FIELDS}
+    values["state"] = item.state.value
+    values["escalation_reason"] = item.escalation_reason.value if item.escalation_reason else None
+    return values
+
+
+def apply_projection(session: Session, p: Projection) -> None:
+    claim = session.get(Claim, p.claim_id)
+    if claim is None:
+        raise LookupError(f"claim {p.claim_id} is not in the database")
+    for name, value in p.claim.model_dump().items():
+        setattr(claim, name, value)
+    claim.updated_at = datetime.now(UTC)
+    session.add(claim)
+
+    for item in p.items:
+        row = session.get(WorkItem, item.id)
+        values = _item_values(item)
+        if row is None:
+            row = WorkItem(
+                id=item.id,
+                claim_id=item.claim_id,
+                kind=item.kind.value,
+                **values,
+                updated_at=datetime.now(UTC),
+            )
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = datetime.now(UTC)
+        session.add(row)
+
+    if p.events:
+        seen = set(
+            session.exec(
+                select(ClaimEvent.seq).where(
+                    ClaimEvent.workflow_id == p.workflow_id,
+                    col(ClaimEvent.seq).in_([e.seq for e in p.events]),
+                )
+            )
+        )
+        for e in p.events:
+            if e.seq not in seen:
+                session.add(
+                    ClaimEvent(
+                        claim_id=p.claim_id,
+                        workflow_id=p.workflow_id,
+                        seq=e.seq,
+                        at=e.at,
+                        event=e.event,
+                        data=e.data,
+                    )
+                )
+
+    for n in p.notes:
+        exists = session.exec(
+            select(Note.id).where(Note.workflow_id == p.workflow_id, Note.event_seq == n.seq)
+        ).first()
+        if exists is None:
+            session.add(
+                Note(
+                    claim_id=p.claim_id,
+                    workflow_id=p.workflow_id,
+                    event_seq=n.seq,
+                    kind=n.kind,
+                    author=n.author,
+                    body=n.body,
+                    representative=n.representative,
+                    reference_number=n.reference_number,
+                    outcome=n.outcome,
+                    next_follow_up=n.next_follow_up,
+                    created_at=n.at,
+                )
+            )
+
+    for a in p.audits:
+        exists = session.exec(
+            select(AuditEvent.id).where(AuditEvent.idempotency_key == a.key)
+        ).first()
+        if exists is None:
+            session.add(
+                AuditEvent(
+                    idempotency_key=a.key,
+                    at=a.at,
+                    actor=a.actor,
+                    action=a.action,
+                    claim_id=p.claim_id,
+                    detail=a.detail,
+                )
+            )
+
+    for r in p.remittances:
+        exists = session.exec(select(Remittance.id).where(Remittance.key == r.key)).first()
+        if exists is not None:
+            continue
+        remit = Remittance(
+            key=r.key,
+            claim_id=p.claim_id,
+            status_code=r.status_code,
+            paid=r.paid,
+            patient_responsibility=r.patient_responsibility,
+            payer_claim_control_number=r.payer_claim_control_number,
+            decision_date=r.decision_date,
+            remarks=r.remarks,
+            posted_at=p.at,
+        )
+        session.add(remit)
+        session.flush()
+        for adj in r.adjustments:
+            session.add(RemittanceAdjustment(remittance_id=remit.id, **adj))

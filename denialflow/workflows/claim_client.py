@@ -1,0 +1,210 @@
+"""Talking to claim workflows from outside: start one, send it payer events, ask it to
+take a person's action. Intake, posting, the web, the demo and the simulator all go
+through here, with the workflow's typed handler references rather than names.
+
+A refused action or event raises ActionRefused with the workflow's own reason and
+leaves everything unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from denialflow.domain.claim_state import ClaimState, workflow_id
+from denialflow.domain.types import (
+    AcknowledgementIn,
+    ActionIn,
+    ActionResult,
+    ClaimFacts,
+    ClaimIn,
+    ClaimStatus,
+    PayerRules,
+    RemittanceIn,
+    RemittanceResult,
+)
+from denialflow.models.db import session_scope
+from denialflow.store.claims import finished_claim_state, forget_claim, payer_rules, record_claim
+from denialflow.workflows import claim_contract as contract
+from denialflow.workflows.claim import ClaimWorkflow
+from denialflow.workflows.search_attributes import PAYER_ATTR, STATUS_ATTR
+
+__all__ = [
+    "ActionRefused",
+    "act",
+    "deliver_remittance",
+    "post_acknowledgement",
+    "post_remittance",
+    "start_claim_workflow",
+    "submit_claim",
+    "tell_rules_changed",
+    "workflow_id",
+]
+
+
+class ActionRefused(Exception):
+    """The workflow refused an action or event; `conflict` when someone else got there first."""
+
+    def __init__(self, message: str, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.conflict = conflict
+
+
+async def start_claim_workflow(
+    client: Client,
+    facts: ClaimFacts,
+    rules: PayerRules,
+    task_queue: str,
+    clock_offset: timedelta = timedelta(0),
+    activity_timeout_seconds: int = 30,
+    state: ClaimState | None = None,
+    start_signal: tuple[str, object] | None = None,
+    send_status_inquiries: bool = True,
+) -> WorkflowHandle:
+    """Start the claim's workflow; starting one that already runs is not an error.
+
+    With `start_signal`, this is signal-with-start: a running workflow just gets the
+    signal, a finished one starts again (from `state`) with the signal waiting."""
+    run = contract.ClaimWorkflowRun(
+        input=contract.ClaimWorkflowInput(
+            claim=facts,
+            rules=rules,
+            clock_offset_seconds=int(clock_offset.total_seconds()),
+            activity_timeout_seconds=activity_timeout_seconds,
+            send_status_inquiries=send_status_inquiries,
+        ),
+        state=state,
+    )
+    status = state.status if state is not None else ClaimStatus.SUBMITTED
+    options: dict[str, object] = {}
+    if start_signal is not None:
+        options = {"start_signal": start_signal[0], "start_signal_args": [start_signal[1]]}
+    try:
+        return await client.start_workflow(
+            ClaimWorkflow.run,
+            run,
+            id=workflow_id(facts.claim_id),
+            task_queue=task_queue,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(STATUS_ATTR, status.value),
+                    SearchAttributePair(PAYER_ATTR, facts.payer_id),
+                ]
+            ),
+            **options,  # type: ignore[arg-type]
+        )
+    except WorkflowAlreadyStartedError:
+        return client.get_workflow_handle(workflow_id(facts.claim_id))
+
+
+async def submit_claim(
+    client: Client,
+    engine: Engine,
+    claim: ClaimIn,
+    task_queue: str,
+    clock_offset: timedelta = timedelta(0),
+    actor: str = "system",
+    activity_timeout_seconds: int = 30,
+    send_status_inquiries: bool = True,
+) -> WorkflowHandle:
+    """Record a claim and start its workflow; no claim is left without its workflow."""
+    with session_scope(engine) as session:
+        facts = record_claim(session, claim, actor=actor)
+        rules = payer_rules(session, claim.payer_id)
+    try:
+        return await start_claim_workflow(
+            client,
+            facts,
+            rules,
+            task_queue,
+            clock_offset=clock_offset,
+            activity_timeout_seconds=activity_timeout_seconds,
+            send_status_inquiries=send_status_inquiries,
+        )
+    except BaseException:
+        # Take the rows back so sending it again works.
+        with session_scope(engine) as session:
+            forget_claim(session, claim.id, actor)
+        raise
+
+
+async def _update(claim_id: str, call):  # noqa: ANN001, ANN202 - one error mapping for all
+    try:
+        return await call
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            raise ActionRefused(cause.message, conflict=cause.type == "Conflict") from None
+        raise
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ActionRefused(
+                f"claim {claim_id} is finished (paid or closed): nothing is left to do"
+            ) from None
+        raise
+
+
+def _handle(client: Client, claim_id: str) -> WorkflowHandle:
+    return client.get_workflow_handle_for(ClaimWorkflow.run, workflow_id(claim_id))
+
+
+async def act(client: Client, claim_id: str, action: ActionIn) -> ActionResult:
+    handle = _handle(client, claim_id)
+    return await _update(claim_id, handle.execute_update(ClaimWorkflow.act, action))
+
+
+async def post_remittance(client: Client, claim_id: str, remit: RemittanceIn) -> RemittanceResult:
+    handle = _handle(client, claim_id)
+    return await _update(claim_id, handle.execute_update(ClaimWorkflow.post_remittance, remit))
+
+
+async def post_acknowledgement(
+    client: Client, claim_id: str, ack: AcknowledgementIn
+) -> RemittanceResult:
+    handle = _handle(client, claim_id)
+    return await _update(claim_id, handle.execute_update(ClaimWorkflow.post_acknowledgement, ack))
+
+
+async def deliver_remittance(
+    client: Client, engine: Engine, claim_id: str, remit: RemittanceIn, task_queue: str
+) -> None:
+    """Signal a payer's remittance to the claim's workflow without waiting for it to be
+    applied (posting a large file must not wait claim by claim). A finished claim's
+    workflow is started again from its recorded state, with the remittance waiting."""
+    try:
+        await _handle(client, claim_id).signal(ClaimWorkflow.remittance, remit)
+        return
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    with Session(engine) as session:
+        try:
+            state, rules = finished_claim_state(session, claim_id)
+        except LookupError as err:
+            raise ActionRefused(str(err)) from None
+    await start_claim_workflow(
+        client,
+        state.facts,
+        rules,
+        task_queue,
+        state=state,
+        start_signal=(contract.SIGNAL_REMITTANCE, remit),
+    )
+
+
+async def tell_rules_changed(client: Client, claim_ids: list[str], rules: PayerRules) -> int:
+    """Signal new payer rules to these claims' workflows; how many were told."""
+    told = 0
+    for claim_id in claim_ids:
+        with contextlib.suppress(RPCError):  # finished meanwhile: nothing to recompute
+            await _handle(client, claim_id).signal(ClaimWorkflow.rules_changed, rules)
+            told += 1
+    return told
