@@ -3,7 +3,7 @@
 #   make install   create .venv (if missing) and install denialflow with its dev tools
 #   make run       start Temporal, the worker and the web app; Ctrl-C stops them all
 #   make test      lint, then the whole test suite against SQLite and a throwaway PostgreSQL
-#   make lint      ruff check and ruff format --check (what CI enforces)
+#   make lint      ruff check, ruff format --check and the import layers (what CI enforces)
 #   make format    rewrite the code the way `make lint` wants it
 #   make bench     the load benchmark (python -m bench)
 #   make clean     delete var/ (local data, logs, the test PostgreSQL); keeps .venv
@@ -62,6 +62,7 @@ check: install
 	@lint=passed; \
 	echo "+ ruff check $(CODE)"; $(BIN)/ruff check $(CODE) || lint=FAILED; \
 	echo "+ ruff format --check $(CODE)"; $(BIN)/ruff format --check $(CODE) || lint=FAILED; \
+	echo "+ lint-imports"; $(BIN)/lint-imports --no-cache || lint=FAILED; \
 	echo "+ pytest (TEST_DATABASE_URL=$${TEST_DATABASE_URL:-unset})"; \
 	$(BIN)/pytest; status=$$?; \
 	if [ $$status -eq 0 ]; then tests=passed; else tests="FAILED (exit $$status)"; fi; \
@@ -72,6 +73,7 @@ check: install
 lint: install
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff check --fix $(CODE)

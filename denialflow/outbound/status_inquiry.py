@@ -6,36 +6,41 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
+from denialflow.domain.types import ClaimIn
 from denialflow.edi.outbound import Party
 from denialflow.edi.x276_writer import StatusRequestBatch, inquiry_for, inquiry_problems, write_276
+from denialflow.models.tables import Payer
 from denialflow.outbound.x12_files import billing_provider, claim_out, interchange_settings
 from denialflow.settings import Settings
-from denialflow.store.claims import claim_from_db
 
 
 class CannotWrite276(ValueError):
     """The claim lacks what a 276 needs; the message says what, for the timeline."""
 
 
-def write_status_inquiry(engine: Engine, settings: Settings, claim_id: str, item_id: str) -> Path:
-    """Write the 276 for a follow-up item. The file is named after the item, so asking
-    again finds it written and sends nothing twice. Returns the file's path."""
-    folder = settings.outbound
+def status_inquiry_path(settings: Settings, item_id: str) -> Path:
+    """Where the 276 for a follow-up item goes: named after the item, so asking again
+    finds it written and sends nothing twice."""
+    return settings.outbound / f"276-{item_id.replace(':', '-')}.x12"
+
+
+def write_status_inquiry(
+    settings: Settings,
+    item_id: str,
+    claim: ClaimIn,
+    payer: Payer,
+    payer_claim_control_number: str | None,
+) -> Path:
+    """Write the 276 for a follow-up item; raises CannotWrite276 saying what is missing."""
+    path = status_inquiry_path(settings, item_id)
+    folder = path.parent
     safe_item = item_id.replace(":", "-")
-    path = folder / f"276-{safe_item}.x12"
-    if path.exists():
-        return path
-    with Session(engine) as session:
-        claim_in, payer, claim = claim_from_db(session, claim_id)
     try:
         inquiry = inquiry_for(
-            claim_out(claim_in, payer),
+            claim_out(claim, payer),
             billing_provider(settings),
             trace_number=safe_item[-50:],
-            payer_claim_control_number=claim.payer_claim_control_number or None,
+            payer_claim_control_number=payer_claim_control_number or None,
         )
     except ValueError as err:
         raise CannotWrite276(str(err)) from None
