@@ -10,11 +10,13 @@ Times are whole minutes in UTC (a bare date means midnight UTC).
 
     name, description        optional text
     start, until             dates; `until` is inclusive (the run ends at midnight after it)
-    payers:                  by id; a shipped profile is changed, an unknown id is added
+    payers:                  a mapping by id, or a list like claims' with an `id` in each;
+                             a shipped profile is changed, an unknown id is added
       ID: {name, timely_filing_days, follow_up_days (or follow_up_first_days and
            follow_up_every_days), appeal_deadline_days: [per level], notice_receipt_days,
            sla_business_days: {KIND: days}, escalation: {level2_after_business_days,
            deadline_window_days}}
+      - {id: ID, name, timely_filing_days, ...}       (the list form: the same fields)
     claims:                  id, payer, service_date, submitted, charge (or the lines' sum),
                              diagnoses, lines: [{code, charge, units, modifiers, diagnoses}],
                              patient, member_id
@@ -24,6 +26,13 @@ Times are whole minutes in UTC (a bare date means midnight UTC).
       action: {kind, by, role (default specialist; supervisor for reassign), item, level,
                reason, to (reassign: a username or queue:NAME), follow_up_date,
                representative, reference_number, outcome, note}
+
+The two forms of `payers` say the same thing (an id listed twice is a mistake in either):
+
+    payers:                              payers:
+      acme-health:                         - id: acme-health
+        name: Acme Health Plan               name: Acme Health Plan
+        appeal_deadline_days: [30]           appeal_deadline_days: [30]
 
 A claim submitted before `start` starts at `start`, and its workflow catches up on
 what is already overdue.
@@ -49,11 +58,15 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from denialflow.domain.types import (
     CENT,
@@ -260,6 +273,49 @@ class PayerSpec(_Strict):
         return PayerRules.model_validate(data)
 
 
+class PayerEntry(PayerSpec):
+    """One payer of `payers` written as a list: the changes and the id they are for."""
+
+    id: Name
+
+
+_PAYER_LIST = TypeAdapter(list[PayerEntry])
+
+
+def _payers_by_id(value: object, handler: ValidatorFunctionWrapHandler) -> dict[str, PayerSpec]:
+    """`payers` as a list of entries with an `id`, the way claims are given, becomes the
+    mapping by id; the errors keep the list's positions, so they name the entry's line."""
+    if value is None or isinstance(value, dict):
+        return handler(value)
+    if not isinstance(value, list):
+        raise ValueError("expected payers by id (a mapping), or a list of payers each with an id")
+    entries = _PAYER_LIST.validate_python(value)
+    payers: dict[str, PayerSpec] = {}
+    duplicates: list[InitErrorDetails] = []
+    for i, entry in enumerate(entries):
+        if entry.id in payers:
+            duplicates.append(
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "duplicate_id", "payer {id} is listed twice", {"id": entry.id}
+                    ),
+                    loc=(i, "id"),
+                    input=entry.id,
+                )
+            )
+        # A plain PayerSpec, so the scenario is the same whichever way it was written.
+        payers[entry.id] = PayerSpec.model_validate(
+            entry.model_dump(exclude={"id"}, exclude_unset=True)
+        )
+    if duplicates:
+        raise ValidationError.from_exception_data("payers", duplicates)
+    return payers
+
+
+# The model of one item when a mapping by id is written as a list (to name its fields).
+_LIST_FORMS: dict[Any, type[BaseModel]] = {PayerSpec: PayerEntry}
+
+
 # --- claims -------------------------------------------------------------------
 
 
@@ -381,9 +437,9 @@ class Scenario(_Strict):
     start: ScenarioDate
     # Inclusive: the run covers every moment up to the end of this day.
     until: ScenarioDate
-    payers: Annotated[dict[Name, PayerSpec], BeforeValidator(_none_as_empty)] = Field(
-        default_factory=dict
-    )
+    payers: Annotated[
+        dict[Name, PayerSpec], BeforeValidator(_none_as_empty), WrapValidator(_payers_by_id)
+    ] = Field(default_factory=dict)
     claims: list[ClaimSpec] = Field(min_length=1)
     events: Annotated[list[EventSpec], BeforeValidator(_none_as_empty_list)] = Field(
         default_factory=list
@@ -502,7 +558,12 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
         current = _unwrap(current)
         if isinstance(part, int):
             args = typing.get_args(current)
-            current = args[0] if typing.get_origin(current) is list and args else None
+            if typing.get_origin(current) is list and args:
+                current = args[0]
+            elif typing.get_origin(current) is dict and args:
+                current = _LIST_FORMS.get(_unwrap(args[1]))
+            else:
+                current = None
         elif isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(part)
             current = field.annotation if field is not None else None

@@ -15,7 +15,7 @@ import pytest
 from denialflow.domain.types import PayerRules, Role, WorkItemKind
 from denialflow.simulate import simulate_main
 from denialflow.simulation.scenario import ScenarioError, parse_scenario
-from tests.simulate.conftest import ERRORS
+from tests.simulate.conftest import ERRORS, SCENARIOS
 
 BASE = """\
 start: 2025-03-03
@@ -46,6 +46,8 @@ def run_main(path: Path | str) -> tuple[int, str, str]:
         ("out_of_order.yaml", 13, "events[1].at", "events must be in time order"),
         ("unknown_claim.yaml", 11, "events[0].claim", "unknown claim 'E2'"),
         ("unknown_payer_key.yaml", 5, "payers.medicare.appeal_days", "unknown field"),
+        ("duplicate_payer_id.yaml", 8, "payers[2].id", "payer acme is listed twice"),
+        ("payer_without_id.yaml", 6, "payers[1].id", "is required"),
     ],
 )
 def test_mistake_is_one_line_with_line_and_field_and_exit_2(
@@ -185,6 +187,38 @@ def test_payer_section_mistakes() -> None:
         "s.yaml: line 5: payers.medicare.timely_filing_days: "
     )
     assert "not both" in problem("    follow_up_days: 21\n    follow_up_every_days: 14\n")
+
+
+def test_payer_list_mistakes_name_the_entry() -> None:
+    def problem(payers_yaml: str) -> str:
+        with pytest.raises(ScenarioError) as caught:
+            parse_scenario(BASE.replace("claims:\n", f"payers:\n{payers_yaml}claims:\n"), "s.yaml")
+        return str(caught.value)
+
+    unknown = problem("  - id: medicare\n    appeal_days: [30]\n")
+    assert unknown.startswith("s.yaml: line 5: payers[0].appeal_days: unknown field; expected ")
+    # The fields of a listed payer: a payer's, and its id.
+    assert "appeal_deadline_days" in unknown and unknown.endswith(", id")
+    assert problem("  - id: medicare\n  - {id: acme, timely_filing_days: 0}\n").startswith(
+        "s.yaml: line 5: payers[1].timely_filing_days: "
+    )
+    assert problem("  - {id: acme}\n  - {id: acme}\n").startswith(
+        "s.yaml: line 5: payers[1].id: payer acme is listed twice"
+    )
+    assert problem("  - {name: Acme}\n").startswith("s.yaml: line 4: payers[0].id: is required")
+    assert problem("  - {id: true}\n").startswith("s.yaml: line 4: payers[0].id: expected text")
+    assert problem("  - acme\n").startswith("s.yaml: line 4: payers[0]: ")
+    assert problem("  42\n").startswith(
+        "s.yaml: line 3: payers: expected payers by id (a mapping), or a list of payers"
+    )
+
+
+def test_payers_as_a_list_read_as_the_same_mapping() -> None:
+    mapping = parse_scenario((SCENARIOS / "payer_override.yaml").read_text())
+    listed = parse_scenario((SCENARIOS / "payer_override_list.yaml").read_text())
+    assert listed.payers == mapping.payers
+    assert listed.payer_rules() == mapping.payer_rules()
+    assert parse_scenario(BASE.replace("claims:\n", "payers: []\nclaims:\n")).payers == {}
 
 
 def test_empty_or_non_mapping_scenario() -> None:

@@ -98,6 +98,17 @@ async def test_payer_override_changes_when_the_appeal_deadline_is_missed() -> No
     assert (h1["at"], h1["deadline"]) == ("2025-12-17T00:00:00Z", "2025-12-16")
 
 
+async def test_payers_as_a_list_give_the_same_timeline_as_the_mapping() -> None:
+    mapping = await simulate_file(SCENARIOS / "payer_override.yaml")
+    listed = await simulate_file(SCENARIOS / "payer_override_list.yaml")
+    assert listed == mapping
+    # The overrides took effect (not two runs on the shipped defaults).
+    assert one(listed, "deadline_missed", claim="D1")["deadline"] == "2025-12-31"
+    assert one(listed, "work_item_opened", claim="H1", kind="follow_up")["at"] == (
+        "2025-11-25T00:00:00Z"
+    )
+
+
 async def test_appeal_filed_then_paid_closes_the_claim_and_later_actions_are_refused() -> None:
     timeline = await simulate_file(SCENARIOS / "appeal_then_paid.yaml")
 
