@@ -237,6 +237,7 @@ class ClaimMachine:
                     item.level2_at,
                     item.deadline_at,
                     window,
+                    item.escalation_reason,
                 )
             )
             candidates.append(
@@ -383,6 +384,9 @@ class ClaimMachine:
             s.acknowledged = True
             self._close_kinds({WorkItemKind.REJECTION}, "accepted")
             self._set_status(ClaimStatus.ACCEPTED)
+            if s.next_follow_up_at is None:
+                # A rejection stopped the follow-up clock; the payer owes an answer again.
+                self._arm_follow_up(anchor=self.now)
             return
         self._close_kinds({WorkItemKind.FOLLOW_UP}, "rejected_by_payer")
         s.next_follow_up_at = None
@@ -428,9 +432,6 @@ class ClaimMachine:
                 ],
             )
         )
-        s.paid += remit.paid
-        s.contractual += contractual
-        s.patient_responsibility += remit.patient_responsibility
         self._event(
             "remittance_posted",
             key=remit.key,
@@ -440,7 +441,12 @@ class ClaimMachine:
             reasons=[f"{a.group.value}-{a.reason}" for a in remit.adjustments],
         )
         if remit.status_code == "25":
-            return  # predetermination only: nothing was adjudicated
+            # Predetermination: the payer priced the claim and paid nothing. The estimate
+            # is kept with the remittance; the claim's money waits for the real decision.
+            return
+        s.paid += remit.paid
+        s.contractual += contractual
+        s.patient_responsibility += remit.patient_responsibility
         self._close_kinds(
             {WorkItemKind.FOLLOW_UP, WorkItemKind.APPEAL_FOLLOW_UP, WorkItemKind.REJECTION},
             "payer_answered",
@@ -469,7 +475,7 @@ class ClaimMachine:
         underpaid = shortfall > self.rules.underpayment_tolerance
         if payer_balance > ZERO or underpaid:
             s.decision_date = decision
-            self._set_appeal_clock(decision, level=1)
+            self._set_appeal_clock(decision, level=s.appeal_level + 1)
             self._set_status(ClaimStatus.PARTIAL)
             self._close_kinds({WorkItemKind.UNDERPAYMENT}, "superseded")
             self._open_item(

@@ -106,13 +106,6 @@ def test_acceptance_after_a_rejection_closes_the_rejection() -> None:
     assert claim.items[rejection.id].outcome == "accepted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a rejection clears next_follow_up_at and an acceptance on the REJECTED claim "
-    "never arms it again: the accepted claim waits on the payer with no follow-up and "
-    "next_wake None, so a silent payer is never chased (DOMAIN.md: follow up 30 days after "
-    "submission, then every 30 days)",
-)
 def test_a_claim_accepted_after_a_rejection_is_still_followed_up_when_the_payer_is_silent() -> None:
     claim = ClaimRun()
     claim.ack(accepted=False, category="A7", status_code="562")
@@ -534,12 +527,6 @@ def test_a_predetermination_is_posted_but_the_claim_still_waits_for_its_answer()
     assert claim.open_items("denial") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a predetermination (CLP02 25, 'pricing only, no payment' in DOMAIN.md) adds "
-    "its estimated contractual and patient amounts to the claim's totals, so the balance "
-    "drops before anything is adjudicated and the real payment later counts them twice",
-)
 def test_a_predetermination_estimate_does_not_change_the_claims_money() -> None:
     claim = ClaimRun(charge="500.00")
     estimate = [("CO", "45", "100.00"), ("PR", "2", "40.00")]
@@ -841,12 +828,6 @@ def test_when_every_appeal_level_is_used_the_denial_says_write_off() -> None:
     assert item.deadline_at is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an underpayment always starts the level-1 appeal clock; after a level-1 "
-    "appeal the new shortfall is labelled appeal_level_2 but dated with level 1's 180 days "
-    "instead of level 2's 60 (DOMAIN.md: UHC-like appeals 180 then 60)",
-)
 def test_an_underpayment_after_the_first_appeal_gets_the_level_2_deadline() -> None:
     claim = ClaimRun()
     claim.remit(paid="300.00", adjustments=[("CO", "45", "100.00")])

@@ -244,13 +244,6 @@ def test_a_deadline_nearing_on_an_item_already_escalated_by_its_sla_is_recorded(
     assert escalations[-1].at == midnight(date(2026, 4, 4))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: next_escalation_check offers no wake for the deadline window once an item "
-    "is at level 2 by its SLA; the machine only notices at the next urgency wake, so with "
-    "a priority horizon (5 days) shorter than the deadline window (7) the deadline "
-    "escalation is recorded on 2026-04-06, two days late",
-)
 def test_the_deadline_window_is_noticed_on_time_with_a_short_priority_horizon() -> None:
     claim = _sla_then_deadline(
         PayerRules(appeal_deadline_days=[40], priority=PriorityPolicy(horizon_days=5))

@@ -39,15 +39,18 @@ def next_escalation_check(
     level2_at: datetime,
     deadline: date | None,
     deadline_window_days: int,
+    reason: EscalationReason | None = None,
 ) -> datetime | None:
-    """The next moment `escalation_due` could return a higher level than `level`."""
+    """The next moment `escalation_due` could return a higher level than `level`, or,
+    for an item at level 2 by its SLA (`reason`), the deadline reason."""
     candidates: list[datetime] = []
     if level < 1:
         candidates.append(due_at)
     if level < 2:
         candidates.append(level2_at)
-        if deadline is not None:
-            candidates.append(start_of_day(deadline - timedelta(days=deadline_window_days)))
+    if deadline is not None and (level < 2 or reason == EscalationReason.SLA):
+        # A deadline entering the window is news even for an item escalated by its SLA.
+        candidates.append(start_of_day(deadline - timedelta(days=deadline_window_days)))
     future = [c for c in candidates if c > now]
     return min(future) if future else None
 

@@ -99,6 +99,11 @@ def test_next_escalation_check_is_the_earliest_pending_threshold() -> None:
     assert next_escalation_check(now, 1, DUE, LEVEL2, None, 7) == LEVEL2
     assert next_escalation_check(now, 0, DUE, LEVEL2, date(2026, 3, 10), 7) == at(2026, 3, 3)
     assert next_escalation_check(now, 2, DUE, LEVEL2, date(2026, 3, 10), 7) is None
+    # At level 2 by its SLA, the deadline window still comes: it escalates for its own reason.
+    sla = EscalationReason.SLA
+    assert next_escalation_check(now, 2, DUE, LEVEL2, date(2026, 3, 10), 7, sla) == at(2026, 3, 3)
+    deadline = EscalationReason.DEADLINE
+    assert next_escalation_check(now, 2, DUE, LEVEL2, date(2026, 3, 10), 7, deadline) is None
 
 
 def test_urgency_changes_daily_inside_the_horizon_and_stops_after_the_deadline() -> None:
