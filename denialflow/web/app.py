@@ -10,7 +10,8 @@ from fastapi.staticfiles import StaticFiles
 
 from denialflow.models.db import get_engine
 from denialflow.settings import Settings, get_settings
-from denialflow.web.deps import CsrfRejected, Forbidden, NotSignedIn
+from denialflow.web.deps import CsrfRejected, Forbidden, NotFound, NotSignedIn
+from denialflow.web.rendering import is_htmx
 from denialflow.web.routers import (
     admin,
     api,
@@ -58,13 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if _wants_json(request):
             return JSONResponse({"detail": "sign in or send a bearer token"}, status_code=401)
         target = "/login?next=" + request.url.path
-        if request.headers.get("hx-request"):
+        if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         return _error(request, 403, "Not allowed", exc.message)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, "Not found", exc.message)
 
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, _exc: CsrfRejected) -> Response:

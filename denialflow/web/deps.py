@@ -41,6 +41,14 @@ class CsrfRejected(Exception):
     """A state-changing request without the session's CSRF token."""
 
 
+class NotFound(Exception):
+    """What the path names does not exist: 404, with a message saying what was not done."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -158,3 +166,20 @@ Worker = Annotated[Viewer, Depends(require(Role.SPECIALIST, Role.SUPERVISOR))]
 Supervisor = Annotated[Viewer, Depends(require(Role.SUPERVISOR))]
 Operations = Annotated[Viewer, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 Admin = Annotated[Viewer, Depends(require(Role.ADMIN))]
+
+
+def user_in_path(nothing_was: str = "changed") -> Callable[..., User]:
+    """A dependency giving the user named by the path's `{username}`, or a 404 saying that
+    nothing was `nothing_was`."""
+
+    # Admin first: nobody else may learn from a 404 which usernames exist.
+    def load(username: str, session: SessionDep, _admin: Admin) -> User:
+        user = session.get(User, username)
+        if user is None:
+            raise NotFound(f"There is no user {username!r}: nothing was {nothing_was}.")
+        return user
+
+    return load
+
+
+UserInPath = Annotated[User, Depends(user_in_path())]

@@ -21,7 +21,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from denialflow.models.tables import AuditEvent
 from denialflow.store.accounts import utcnow
 from denialflow.web.deps import Admin, SessionDep
-from denialflow.web.templating import templates
+from denialflow.web.rendering import render
 
 router = APIRouter(tags=["audit"])
 
@@ -155,11 +155,13 @@ def audit_page(request: Request, session: SessionDep, viewer: Admin) -> HTMLResp
         "has_older": f.page * PAGE_SIZE < total,
         "actions": actions,
     }
-    if request.headers.get("hx-request") == "true":
-        # The results area shows the filter errors; a 4xx would not be swapped in.
-        return templates.TemplateResponse(request, "partials/audit_results.html", context)
-    return templates.TemplateResponse(
-        request, "pages/audit.html", context, status_code=422 if f.errors else 200
+    # Filter errors make the plain page a 422; under htmx the results area shows them.
+    return render(
+        request,
+        "pages/audit.html",
+        "partials/audit_results.html",
+        context,
+        status=422 if f.errors else 200,
     )
 
 

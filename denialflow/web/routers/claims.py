@@ -43,6 +43,7 @@ from denialflow.models.tables import (
 from denialflow.store.claims import claim_state
 from denialflow.web.deps import Forbidden, SessionDep, TemporalDep, Viewer, Worker, audit_denied
 from denialflow.web.queries import can_see_claim, explain_priority
+from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 from denialflow.workflows.claim_client import ActionRefused, act
 
@@ -342,7 +343,7 @@ def _refusal(
     status: int,
 ) -> Response:
     """The reason, next to the form that asked (htmx), or atop the claim page (no script)."""
-    if request.headers.get("hx-request"):
+    if is_htmx(request):
         response = templates.TemplateResponse(
             request, "partials/claim_alert.html", {"message": message}, status_code=status
         )
@@ -412,7 +413,7 @@ async def claim_action(
             "reload the page to see the claim as it is now.",
             503,
         )
-    if not request.headers.get("hx-request"):
+    if not is_htmx(request):
         # Back to the claim; or, when this action finished the person's part in it (an
         # appeal filed closes the denial), to their queue, since the page would be a 403.
         visible = can_see_claim(session, viewer, claim_id)

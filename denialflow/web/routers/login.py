@@ -21,6 +21,7 @@ from denialflow.store.accounts import (
     utcnow,
 )
 from denialflow.web.deps import SessionDep, SettingsDep, ViewerDep
+from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 
 router = APIRouter(tags=["sign-in"])
@@ -93,6 +94,6 @@ def logout(request: Request, session: SessionDep, viewer: ViewerDep) -> Response
     session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
-    if request.headers.get("hx-request"):
+    if is_htmx(request):
         response.headers["HX-Redirect"] = "/login"
     return response

@@ -22,6 +22,7 @@ from denialflow.domain.types import (
 from denialflow.models.tables import Payer
 from denialflow.web.deps import SessionDep, TemporalDep, Viewer, Worker
 from denialflow.web.queries import PAGE_SIZE, QueueFilters, member_queues, queue_items
+from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 from denialflow.workflows.claim_client import ActionRefused, act
 
@@ -94,11 +95,8 @@ def queue_page(request: Request, session: SessionDep, viewer: Worker) -> HTMLRes
     filters, page = _read_filters(request.query_params, payers, problems)
     context = _table_context(session, viewer, filters, page, payers)
     context["problems"] = problems
-    # The filter form and pager swap only the table; a history restore needs the page.
-    partial = request.headers.get("hx-request") and not request.headers.get(
-        "hx-history-restore-request"
-    )
-    if partial:
+    # The filter form and pager swap only the table.
+    if is_htmx(request):
         response = templates.TemplateResponse(request, "partials/queue_table.html", context)
     else:
         context.update(
@@ -115,7 +113,7 @@ def _message(
     request: Request, session: Session, viewer: Viewer, text: str, status: int
 ) -> Response:
     """Say why no item was opened: in place (htmx), or on the queue page (no script)."""
-    if request.headers.get("hx-request"):
+    if is_htmx(request):
         response = templates.TemplateResponse(
             request, "partials/claim_alert.html", {"message": text}, status_code=status
         )
@@ -135,7 +133,7 @@ def _message(
 
 def _go_to_claim(request: Request, claim_id: str) -> Response:
     target = f"/claims/{claim_id}"
-    if request.headers.get("hx-request"):
+    if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
 

@@ -26,6 +26,7 @@ from denialflow.domain.types import ZERO, ActionIn, Actor, Role, to_money
 from denialflow.models.tables import AuditEvent, Claim, Queue, QueueMembership, User, WorkItem
 from denialflow.store.accounts import utcnow
 from denialflow.web.deps import SessionDep, Supervisor, TemporalDep, Viewer
+from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 from denialflow.workflows.claim_client import ActionRefused, act
 
@@ -482,7 +483,7 @@ async def reassign(
     flt = _filter_from(form, page)
     to_user = str(form.get("to_user") or "").strip()
     to_queue = str(form.get("to_queue") or "").strip()
-    htmx = bool(request.headers.get("hx-request"))
+    htmx = is_htmx(request)
 
     def answer(status: int, error: str = "", outcomes: list[Outcome] | None = None) -> Response:
         extra = {

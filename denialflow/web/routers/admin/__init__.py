@@ -1,0 +1,17 @@
+"""Admin: payers and their rules, fee schedules, queues and membership, users and tokens.
+
+Every change is audited with who, when, before and after; passwords and API tokens
+never are. Forms are checked in `denialflow.web.forms`, so a bad value comes back as a
+message on its own field (and nothing is saved) instead of a framework error. Each page
+works as a plain form post; under HTMX only the changed part is swapped.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from denialflow.web.routers.admin import fees, index, payers, queues, tokens, users
+
+router = APIRouter()
+for area in (index, payers, fees, queues, users, tokens):
+    router.include_router(area.router)
