@@ -55,6 +55,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from bench.procs import Children, cpu_seconds, start_temporal
+from bench.workflows import SIGNAL_BASELINE, SIGNAL_NAME
 from denialflow.domain.types import ZERO, ClaimIn, ClaimLineIn, ClaimStatus
 from denialflow.edi.samples import SampleClaim, SampleService, build_835
 from denialflow.edi.tokenizer import tokenize
@@ -63,8 +64,9 @@ from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
 from denialflow.models.tables import Claim
-from denialflow.posting.ingest import IngestContext, ingest_bytes
+from denialflow.posting.ingest import DELIVERY_CONCURRENCY, IngestContext, ingest_bytes
 from denialflow.settings import Settings
+from denialflow.worker import MAX_CACHED_WORKFLOWS
 from denialflow.workflows.claim_client import submit_claim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,7 +302,25 @@ class Post:
         with logpath.open("ab") as logfile:
             self.worker = self.children.add(
                 subprocess.Popen(
-                    [sys.executable, "-m", "denialflow.cli", "worker"],
+                    # The shipped worker (denialflow.worker.build_worker) plus the
+                    # baseline workflows, so both are judged on one worker.
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.worker",
+                        "--address",
+                        self.address,
+                        "--task-queue",
+                        TASK_QUEUE,
+                        "--database-url",
+                        self.db_url,
+                        "--max-cached-workflows",
+                        str(self.args.max_cached_workflows),
+                        "--ready-file",
+                        str(self.tmp / "worker.ready"),
+                        "--parent-pid",
+                        str(os.getpid()),
+                    ],
                     env=env,
                     cwd=ROOT,
                     stdout=logfile,
@@ -497,6 +517,7 @@ class Post:
         e2e_seconds = time.perf_counter() - t0
         cpu_e2e = self.cpu()
         log(f"post: all {n} workflows applied their remittance {e2e_seconds:.1f}s after the start")
+        baseline = await self.signal_baseline(n)
         parse_best = min(parse_times)
         return {
             "claims": n,
@@ -517,6 +538,7 @@ class Post:
                 "cpu_seconds": _cpu_delta(cpu0, cpu_e2e),
             },
             "baselines": {
+                "signal": baseline,
                 "parse_same_file": {
                     "seconds": round(parse_best, 3),
                     "claims_per_second": round(n / parse_best),
@@ -530,6 +552,68 @@ class Post:
                     "task (the queue is empty)",
                 },
             },
+        }
+
+    async def completed(self, workflow_type: str) -> int:
+        assert self.client is not None
+        return (
+            await self.client.count_workflows(
+                f'WorkflowType = "{workflow_type}" AND ExecutionStatus = "Completed"'
+            )
+        ).count
+
+    async def signal_baseline(self, n: int) -> dict[str, Any]:
+        """The least a workflow can do with a payment, on the same server and worker: n
+        SignalBaseline workflows started and settled, then one signal each, sent with
+        posting's own concurrency, timed until every one has recorded it and finished."""
+        assert self.client is not None
+        client = self.client
+        ids = [f"baseline-{i}" for i in range(n)]
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for workflow_id in ids:
+            queue.put_nowait(workflow_id)
+
+        async def start_lane() -> None:
+            while not queue.empty():
+                await client.start_workflow(
+                    SIGNAL_BASELINE, id=queue.get_nowait(), task_queue=TASK_QUEUE
+                )
+
+        log(f"baseline: starting {n} {SIGNAL_BASELINE} workflows")
+        await asyncio.gather(*(start_lane() for _ in range(self.args.concurrency)))
+        await self.settle()
+        for workflow_id in ids:
+            queue.put_nowait(workflow_id)
+
+        async def signal_lane() -> None:
+            while not queue.empty():
+                handle = client.get_workflow_handle(queue.get_nowait())
+                await handle.signal(SIGNAL_NAME, "paid")
+
+        log("baseline: one signal each (timed)")
+        cpu0 = self.cpu()
+        t0 = time.perf_counter()
+        await asyncio.gather(*(signal_lane() for _ in range(DELIVERY_CONCURRENCY)))
+        sent_seconds = time.perf_counter() - t0
+        done, last_change, seen = 0, time.perf_counter(), -1
+        while done < n:
+            await asyncio.sleep(0.25)
+            done = await self.completed(SIGNAL_BASELINE)
+            now = time.perf_counter()
+            if done != seen:
+                seen, last_change = done, now
+            elif now - last_change > self.args.stall:
+                raise BenchError(f"baseline stalled at {done}/{n} (logs in {self.tmp})")
+        seconds = time.perf_counter() - t0
+        log(f"baseline: {n} signals handled in {seconds:.1f}s ({n / seconds:.1f}/s)")
+        return {
+            "seconds": round(seconds, 2),
+            "signals_per_second": round(n / seconds, 1),
+            "sent_seconds": round(sent_seconds, 2),
+            "cpu_seconds": _cpu_delta(cpu0, self.cpu()),
+            "what": f"{SIGNAL_BASELINE}: wait for one signal, record it with one no-op local "
+            "activity, finish; signalled with posting's concurrency on the same server and "
+            "worker, timed until all had finished",
         }
 
 
@@ -602,9 +686,25 @@ def summary_table(result: dict[str, Any]) -> str:
                 f"{b['setup']['with_first_task_claims_per_second']:,.1f} claims/s",
             ),
             (
+                "  end to end / ingest",
+                f"{q['end_to_end']['claims_per_second'] / q['ingest']['claims_per_second']:.2f}",
+                "target >= 0.7",
+            ),
+            (
+                "  end to end / signal baseline",
+                f"{q['end_to_end']['claims_per_second'] / b['signal']['signals_per_second']:.2f}",
+                f"baseline {b['signal']['signals_per_second']:,.1f} signals/s "
+                f"({b['signal']['seconds']:.1f} s); target >= 0.7",
+            ),
+            (
                 "  cpu s: ingest process/worker/server",
                 "{bench_process} / {worker} / {server}".format(**q["end_to_end"]["cpu_seconds"]),
                 f"over {q['end_to_end']['seconds']:.0f} s on {result['machine']['cpus']} cpus",
+            ),
+            (
+                "  baseline cpu s: bench/worker/server",
+                "{bench_process} / {worker} / {server}".format(**b["signal"]["cpu_seconds"]),
+                "",
             ),
         ]
     widths = [max(len(r[i]) for r in rows) for i in range(3)] if rows else [0, 0, 0]
@@ -636,6 +736,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=50, help="set-up in flight (50)")
     parser.add_argument(
         "--stall", type=float, default=180.0, help="give up after so long without progress"
+    )
+    parser.add_argument(
+        "--max-cached-workflows",
+        type=int,
+        default=MAX_CACHED_WORKFLOWS,
+        help=f"worker cache ({MAX_CACHED_WORKFLOWS}, as shipped)",
     )
     parts = parser.add_mutually_exclusive_group()
     parts.add_argument("--parse-only", action="store_true", help="skip the posting part")

@@ -1,10 +1,10 @@
-"""The benchmark's worker process: ClaimWorkflow and EmptyWorkflow on one task queue.
+"""The benchmark's worker process: the shipped worker plus the baseline workflows.
 
-Run by bench/engine.py as `python -m bench.worker ...` so that its memory can be
-read on its own. It is configured like denialflow.worker.build_worker (same
-activities, activity executor, default workflow sandbox and cache size) plus
-the baseline EmptyWorkflow. It writes its pid to --ready-file once polling has
-started, and exits on SIGTERM/SIGINT or when the process that started it dies.
+Run by bench/engine.py and bench/edi.py as `python -m bench.worker ...` so that its
+memory and CPU can be read on its own. It is denialflow.worker.build_worker as
+shipped (same activities, executor, sandbox and cache size) plus the baselines in
+bench/workflows.py. It writes its pid to --ready-file once polling has started, and
+exits on SIGTERM/SIGINT or when the process that started it dies.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,9 @@ from temporalio.worker import (
     Worker,
 )
 
-from bench.workflows import EmptyWorkflow
-from denialflow.activities.projection import ProjectionActivities
+from bench.workflows import EmptyWorkflow, SignalBaseline, record_noop
 from denialflow.models.db import engine_for
-from denialflow.workflows.claim import ClaimWorkflow
+from denialflow.worker import build_worker
 from denialflow.workflows.client import connect
 
 
@@ -43,10 +41,9 @@ def build_bench_worker(
     unsandboxed: bool = False,
     workflow_polls: str | None = None,
 ) -> Worker:
-    """As denialflow.worker.build_worker, plus EmptyWorkflow; the keyword arguments are
-    diagnostics that change one setting: no sandbox, or the workflow task pollers
-    ("auto" for autoscaling, or a number for a fixed maximum)."""
-    activities = ProjectionActivities(engine)
+    """denialflow.worker.build_worker as shipped, plus the baselines; the keyword
+    arguments are diagnostics that change one setting: no sandbox, or the workflow task
+    pollers ("auto" for autoscaling, or a number for a fixed maximum)."""
     extra: dict[str, Any] = {}
     if unsandboxed:
         extra["workflow_runner"] = UnsandboxedWorkflowRunner()
@@ -54,13 +51,13 @@ def build_bench_worker(
         extra["workflow_task_poller_behavior"] = PollerBehaviorAutoscaling()
     elif workflow_polls:
         extra["workflow_task_poller_behavior"] = PollerBehaviorSimpleMaximum(int(workflow_polls))
-    return Worker(
+    return build_worker(
         client,
-        task_queue=task_queue,
-        workflows=[ClaimWorkflow, EmptyWorkflow],
-        activities=[activities.project_claim],
-        activity_executor=ThreadPoolExecutor(max_workers=8),
+        engine,
+        task_queue,
         max_cached_workflows=max_cached_workflows,
+        extra_workflows=[EmptyWorkflow, SignalBaseline],
+        extra_activities=[record_noop],
         **extra,
     )
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -17,6 +19,10 @@ from denialflow.settings import Settings, get_settings
 from denialflow.workflows.claim import ClaimWorkflow
 
 log = logging.getLogger(__name__)
+
+# Enough for every open claim of a busy practice (10,000 cost about N MiB): a claim
+# evicted from the cache replays its whole history on its next payment.
+MAX_CACHED_WORKFLOWS = 1000
 
 # The pure domain and the workflow contract are deterministic and keep no global state,
 # so every workflow shares the worker's one import of them instead of re-importing the
@@ -32,24 +38,29 @@ def build_worker(
     client: Client,
     engine: Engine,
     task_queue: str,
-    max_cached_workflows: int = 1000,
+    max_cached_workflows: int = MAX_CACHED_WORKFLOWS,
     executor: ThreadPoolExecutor | None = None,
     settings: Settings | None = None,
     projection: ProjectionActivities | None = None,
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
+    **options: Any,
 ) -> Worker:
     """The claim workflows and their activities. `projection` replaces the database
-    writer (a fault test's, which dies at the worst moment)."""
+    writer (a fault test's, which dies at the worst moment); the extras and `options`
+    are the benchmark's baselines and diagnostics, on a worker otherwise as shipped."""
     projection = projection or ProjectionActivities(engine)
     outbound = OutboundActivities(engine, settings or get_settings())
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ClaimWorkflow],
-        activities=[projection.project_claim, outbound.write_status_inquiry],
-        workflow_runner=SANDBOX,
+        workflows=[ClaimWorkflow, *extra_workflows],
+        activities=[projection.project_claim, outbound.write_status_inquiry, *extra_activities],
+        workflow_runner=options.pop("workflow_runner", SANDBOX),
         # Database writes are blocking calls; a small pool keeps SQLite writers few.
         activity_executor=executor or ThreadPoolExecutor(max_workers=8),
         max_cached_workflows=max_cached_workflows,
+        **options,
     )
 
 

@@ -22,11 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from temporalio.client import Client
 
-from denialflow.domain.claim_state import workflow_id
 from denialflow.domain.rules.deadlines import sla_due_at
 from denialflow.domain.types import (
     AcknowledgementIn,
-    ClaimFacts,
     ClaimIn,
     ClaimStatus,
     PayerRules,
@@ -56,8 +54,12 @@ from denialflow.posting.fees import FeeLookup
 from denialflow.posting.remit835 import ClaimPosting, plan_835
 from denialflow.scrub import Problem, ScrubClaim, ScrubContext, scrub
 from denialflow.settings import Settings
-from denialflow.store.claims import payer_rules, record_claim
-from denialflow.workflows.claim_client import deliver_remittance, start_claim_workflow
+from denialflow.store.claims import claim_facts, payer_rules, record_claim
+from denialflow.workflows.claim_client import (
+    deliver_acknowledgement,
+    deliver_remittance,
+    start_claim_workflow,
+)
 
 ACCEPTED_277CA = frozenset({"A1", "A2"})
 # Signals in flight at once while telling workflows; enough to keep the server busy.
@@ -586,8 +588,7 @@ async def _deliver(ctx: IngestContext, plan: _Plan) -> None:
 
     async def ack(claim_id: str, message: AcknowledgementIn) -> None:
         async with semaphore:
-            handle = ctx.client.get_workflow_handle(workflow_id(claim_id))
-            await handle.signal("acknowledgement", message)
+            await deliver_acknowledgement(ctx.client, claim_id, message)
 
     async def submit(claim: ClaimIn) -> None:
         async with semaphore:
@@ -595,16 +596,9 @@ async def _deliver(ctx: IngestContext, plan: _Plan) -> None:
                 row = session.get(Claim, claim.id)
                 rules = payer_rules(session, claim.payer_id)
             assert row is not None
-            facts = ClaimFacts(
-                claim_id=row.id,
-                payer_id=row.payer_id,
-                service_date=row.service_date,
-                submitted_on=row.submitted_on,
-                charge=row.charge,
-            )
             await start_claim_workflow(
                 ctx.client,
-                facts,
+                claim_facts(row),
                 rules,
                 task_queue,
                 activity_timeout_seconds=ctx.settings.activity_timeout_seconds,

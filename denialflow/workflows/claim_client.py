@@ -39,6 +39,7 @@ from denialflow.workflows.search_attributes import PAYER_ATTR, STATUS_ATTR
 __all__ = [
     "ActionRefused",
     "act",
+    "deliver_acknowledgement",
     "deliver_remittance",
     "post_acknowledgement",
     "post_remittance",
@@ -198,6 +199,11 @@ async def deliver_remittance(
         state=state,
         start_signal=(contract.SIGNAL_REMITTANCE, remit),
     )
+
+
+async def deliver_acknowledgement(client: Client, claim_id: str, ack: AcknowledgementIn) -> None:
+    """Signal a 277CA answer to the claim's workflow without waiting for it to be applied."""
+    await _handle(client, claim_id).signal(ClaimWorkflow.acknowledgement, ack)
 
 
 async def tell_rules_changed(client: Client, claim_ids: list[str], rules: PayerRules) -> int:
