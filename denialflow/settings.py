@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     # travel encrypted.
     secure_cookies: bool = Field(default=False, alias="DENIALFLOW_SECURE_COOKIES")
     temporal_ui_port: int = Field(default=8233, alias="DENIALFLOW_TEMPORAL_UI_PORT")
+    # Claim workflows the worker keeps in memory between their events (about 70 KiB
+    # each): a claim evicted from the cache replays its history on its next payment.
+    # The default holds 10,000 open claims in about 800 MiB; lower it on a small machine.
+    max_cached_workflows: int = Field(
+        default=10_000, ge=10, le=1_000_000, alias="DENIALFLOW_MAX_CACHED_WORKFLOWS"
+    )
     # How long one database projection may take before Temporal retries it elsewhere.
     activity_timeout_seconds: int = Field(default=30, alias="DENIALFLOW_ACTIVITY_TIMEOUT")
     # The clearinghouse mailbox: files dropped in inbound/ are taken in by the worker;

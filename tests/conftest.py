@@ -14,7 +14,6 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from denialflow.devserver import test_server_binary
@@ -22,6 +21,7 @@ from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
 from denialflow.workflows.client import register_search_attributes
+from denialflow.workflows.converter import DATA_CONVERTER
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -71,7 +71,7 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
 @pytest_asyncio.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         test_server_existing_path=test_server_binary(),
     )
     await register_search_attributes(env.client)

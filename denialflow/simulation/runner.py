@@ -38,7 +38,6 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -60,6 +59,7 @@ from denialflow.simulation.scenario import ClaimSpec, EventSpec, Scenario
 from denialflow.worker import build_worker
 from denialflow.workflows.claim_client import ActionRefused, act, post_remittance, submit_claim
 from denialflow.workflows.client import history_state, register_search_attributes
+from denialflow.workflows.converter import DATA_CONVERTER
 
 # Timers due this close after a step fire before the step: workflow timers run a few
 # milliseconds late (their duration is counted from the start of the task that set them).
@@ -417,7 +417,7 @@ async def _run_on_server(scenario: Scenario, engine: Engine) -> list[dict[str, A
     except RuntimeError as err:
         raise SimulationError(str(err)) from None
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         test_server_existing_path=binary,
         runtime=_quiet_runtime(),
     )

@@ -11,18 +11,16 @@ from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
+from denialflow.workflows.converter import DATA_CONVERTER
 from denialflow.workflows.search_attributes import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 
 
 async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
-    )
+    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> bool:

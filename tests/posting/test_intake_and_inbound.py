@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -89,7 +90,9 @@ async def test_clean_837_is_submitted_sent_and_watched(
     from denialflow.outbound.x12_files import write_claim_batch
 
     _map_payer(harness, "87726")
-    today = await harness.today()
+    # Intake scrubs against the real calendar (a service date may not lie in the future),
+    # not the test server's clock, which earlier workflow tests may have moved ahead.
+    today = datetime.now(UTC).date()
     export = ClaimIn(
         id="PM-1001",
         payer_id="commercial-uhc",

@@ -61,16 +61,16 @@ async def test_claim_whose_workflow_cannot_start_is_not_left_half_written(
     from datetime import timedelta
 
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
     from denialflow.devserver import free_port
     from denialflow.domain.types import ClaimIn, ClaimLineIn
     from denialflow.models.tables import Claim, ClaimLine
     from denialflow.workflows.claim_client import submit_claim
+    from denialflow.workflows.converter import DATA_CONVERTER
 
     # Temporal gone between intake and start: a lazy client to a port nobody listens on.
     wrong = await Client.connect(
-        f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
+        f"127.0.0.1:{free_port()}", lazy=True, data_converter=DATA_CONVERTER
     )
     today = await harness.today()
     claim = ClaimIn(

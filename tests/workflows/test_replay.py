@@ -3,10 +3,10 @@ deterministic, so a worker restart or cache eviction never re-decides a claim.""
 
 from __future__ import annotations
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from denialflow.workflows.claim import ClaimWorkflow
+from denialflow.workflows.converter import DATA_CONVERTER
 from tests.workflows.conftest import Harness
 
 
@@ -22,6 +22,6 @@ async def test_a_full_claim_history_replays_without_nondeterminism(harness: Harn
     assert await handle.result() == "paid"
 
     history = await handle.fetch_history()
-    replayer = Replayer(workflows=[ClaimWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ClaimWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None
