@@ -10,54 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-import pytest_asyncio
 from sqlalchemy import func
 from sqlmodel import Session, select
 from temporalio.client import Client
 
-from denialflow.devserver import free_port, start_dev_server
 from denialflow.domain.types import AdjustmentIn, ClaimIn, ClaimLineIn, RemittanceIn
 from denialflow.models.tables import ClaimEvent, WorkItem
 from denialflow.workflows.claim_client import post_remittance, submit_claim
-from denialflow.workflows.client import connect
 from tests.conftest import eventually, make_engine
-
-
-@pytest.fixture(scope="module")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    var = tmp_path_factory.mktemp("temporal")
-    port = free_port()
-    proc = start_dev_server(var / "temporal.db", "127.0.0.1", port, None, var / "temporal.log")
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-CRASH_WORKER = Path(__file__).with_name("crash_worker.py")
-
-
-def _worker(env: dict[str, str], log: Path, crash_marker: Path | None = None) -> subprocess.Popen:
-    command = [sys.executable, "-m", "denialflow.cli", "worker"]
-    if crash_marker is not None:
-        command = [sys.executable, str(CRASH_WORKER), str(crash_marker)]
-    return subprocess.Popen(
-        command,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-@pytest_asyncio.fixture
-async def temporal(dev_server: str) -> AsyncIterator[Client]:
-    yield await connect(dev_server)
+from tests.faults.conftest import start_worker, stop
 
 
 async def test_worker_killed_after_commit_loses_nothing_and_duplicates_nothing(
@@ -72,7 +36,7 @@ async def test_worker_killed_after_commit_loses_nothing_and_duplicates_nothing(
         "DENIALFLOW_TASK_QUEUE": "crash-test",
         "DENIALFLOW_VAR_DIR": str(tmp_path / "var"),
     }
-    first = _worker(env, tmp_path / "worker1.log", crash_marker=marker)
+    first = start_worker(env, tmp_path / "worker1.log", crash_marker=marker)
     second = None
     try:
         today = datetime.now(UTC).date()
@@ -90,7 +54,7 @@ async def test_worker_killed_after_commit_loses_nothing_and_duplicates_nothing(
         assert first.wait(timeout=60) == 17
         assert marker.exists()
 
-        second = _worker(env, tmp_path / "worker2.log")
+        second = start_worker(env, tmp_path / "worker2.log")
 
         async def projected() -> bool:
             async for event in handle.fetch_history_events():
@@ -149,7 +113,4 @@ async def test_worker_killed_after_commit_loses_nothing_and_duplicates_nothing(
         await eventually(denial_open, timeout=30)
         await handle.terminate("test finished")
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(timeout=20)
+        stop(first, second)
