@@ -9,9 +9,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml uv.lock README.md ./
 COPY denialflow ./denialflow
-RUN pip install . \
+# The versions the tests passed with (uv.lock), then denialflow itself on top of them.
+RUN pip install uv==0.13.9 \
+    && uv export --frozen --no-emit-project --format requirements-txt -o /tmp/locked.txt \
+    && pip install --require-hashes -r /tmp/locked.txt \
+    && pip install --no-deps . \
+    && pip uninstall -y uv \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin denialflow
 
 # Nothing here keeps state: the database is DATABASE_URL, workflows live in Temporal.
