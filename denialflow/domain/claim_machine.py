@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import get_args
 
 from denialflow.domain import queues
 from denialflow.domain.claim_state import (
@@ -67,16 +68,7 @@ DENIED_LIKE = frozenset({ClaimStatus.DENIED, ClaimStatus.PARTIAL})
 CORRECTABLE = frozenset({ClaimStatus.DENIED, ClaimStatus.REJECTED, ClaimStatus.PARTIAL})
 APPEALABLE_KINDS = frozenset({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT})
 # What a person may do to a claim, in the order the claim page offers them.
-PERSON_ACTIONS: tuple[ActionKind, ...] = (
-    "start_work",
-    "call_logged",
-    "appeal_filed",
-    "corrected_claim",
-    "write_off",
-    "transfer_to_patient",
-    "reassign",
-    "resolve",
-)
+PERSON_ACTIONS: tuple[ActionKind, ...] = get_args(ActionKind)
 DEFAULT_LIKELIHOOD: dict[WorkItemKind, Decimal] = {
     WorkItemKind.FOLLOW_UP: Decimal("0.90"),
     WorkItemKind.APPEAL_FOLLOW_UP: Decimal("0.60"),
