@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
+from denialflow.domain import queues as q
 from denialflow.domain.types import (
     ActionIn,
     Actor,
@@ -35,9 +36,9 @@ from denialflow.workflows.claim_client import ActionRefused, act, post_remittanc
 from denialflow.workflows.client import connect
 
 DEMO_USERS: list[tuple[str, str, Role, list[str]]] = [
-    ("sam", "Sam Ortiz", Role.SPECIALIST, ["follow-up", "eligibility", "authorization", "patient"]),
-    ("riley", "Riley Chen", Role.SPECIALIST, ["coding", "clinical", "cob", "appeals"]),
-    ("jordan", "Jordan Blake", Role.SPECIALIST, ["follow-up", "underpayments", "rejections"]),
+    ("sam", "Sam Ortiz", Role.SPECIALIST, [q.FOLLOW_UP, q.ELIGIBILITY, q.AUTHORIZATION, q.PATIENT]),
+    ("riley", "Riley Chen", Role.SPECIALIST, [q.CODING, q.CLINICAL, q.COB, q.APPEALS]),
+    ("jordan", "Jordan Blake", Role.SPECIALIST, [q.FOLLOW_UP, q.UNDERPAYMENTS, q.REJECTIONS]),
     ("casey", "Casey Morgan", Role.SUPERVISOR, []),
     ("alex", "Alex Rivera", Role.ADMIN, []),
 ]

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from temporalio.client import Client
 
+from denialflow.domain import queues
 from denialflow.domain.rules.deadlines import sla_due_at
 from denialflow.domain.types import (
     AcknowledgementIn,
@@ -507,7 +508,7 @@ def _write_unmatched(session: Session, file_id: int, posting: ClaimPosting, now:
         item_id=f"unmatched:{remit.key}",
         claim_id=None,
         kind=WorkItemKind.UNMATCHED_REMITTANCE,
-        queue="unmatched",
+        queue=queues.UNMATCHED,
         balance=abs(remit.paid),
         reason_codes=[
             f"PCN {posting.payment.patient_control_number}",
@@ -530,7 +531,7 @@ def _write_held(
         item_id=f"{claim.id}:edit",
         claim_id=claim.id,
         kind=WorkItemKind.CLAIM_EDIT,
-        queue="claim-edits",
+        queue=queues.CLAIM_EDITS,
         balance=claim.total_charge(),
         reason_codes=[p.code for p in problems],
         next_action=" | ".join(f"{p.field}: {p.message}" for p in problems),
