@@ -8,10 +8,7 @@ and CAS/DTM/REF/AMT/LQ attach to the innermost open one. That mirrors the
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from denialflow.domain.types import ZERO, to_money
@@ -28,8 +25,6 @@ from denialflow.edi.x835_models import (
     ProviderAdjustment,
     Remittance,
     ServicePayment,
-    assign,
-    prevalidated,
 )
 
 __all__ = [
@@ -54,8 +49,7 @@ _CLAIM_DATES = {"232": "statement_from", "233": "statement_to", "050": "received
 def parse_835(tx: Transaction) -> Remittance:
     """Read one 835 transaction set; balancing problems land in `problems`."""
     reader = _Reader(tx)
-    with _full_collections_postponed():
-        reader.run()
+    reader.run()
     if reader.payment is None:
         raise tx.error(0, "835 has no BPR (payment) segment")
     remittance = Remittance(
@@ -71,43 +65,6 @@ def parse_835(tx: Transaction) -> Remittance:
     )
     remittance.problems = check_balance(remittance)
     return remittance
-
-
-# Full collections are postponed while an 835 is read (see _full_collections_postponed);
-# a count, because several threads may read files at once.
-_POSTPONE_LOCK = threading.Lock()
-_postponing = 0
-_saved_threshold = (0, 0, 0)
-_NEVER = 2**30  # as a third-generation threshold: no full collection starts on its own
-
-
-@contextmanager
-def _full_collections_postponed() -> Iterator[None]:
-    """No full garbage collection while the reading pass runs; young ones go on.
-
-    The pass builds some 25 container objects per claim and no reference cycles, so a
-    collection in the middle of it frees nothing. Young collections are cheap (they
-    look at new objects only), but the growth also triggers CPython's full
-    collections, which rescan the whole heap: with them, reading a 10,000-claim file
-    took over twice as long. The one full collection the growth calls for runs after
-    the pass instead (as one does after any large allocation). Results never change.
-    Other threads' young garbage is still collected meanwhile; thresholds that someone
-    else set in the meantime are left as they are."""
-    global _postponing, _saved_threshold
-    with _POSTPONE_LOCK:
-        if _postponing == 0:
-            _saved_threshold = gc.get_threshold()
-            gc.set_threshold(_saved_threshold[0], _saved_threshold[1], _NEVER)
-        _postponing += 1
-    try:
-        yield
-    finally:
-        with _POSTPONE_LOCK:
-            _postponing -= 1
-            if _postponing == 0:
-                first, second, _third = _saved_threshold
-                if gc.get_threshold() == (first, second, _NEVER):
-                    gc.set_threshold(*_saved_threshold)
 
 
 def check_balance(remittance: Remittance) -> list[str]:
@@ -151,33 +108,6 @@ def _total(adjustments: list[Adjustment] | list[ProviderAdjustment]) -> Decimal:
 
 
 _ONE = Decimal("1")  # SVC05 units when not reported
-
-# Models the hot path builds from values it already converted (see `prevalidated`).
-_new_adjustment = prevalidated(Adjustment, "group", "reason", "amount", "quantity")
-_new_procedure = prevalidated(Procedure, "qualifier", "code", "modifiers")
-_new_service = prevalidated(
-    ServicePayment,
-    "procedure",
-    "charge",
-    "paid",
-    "revenue_code",
-    "units",
-    "original_procedure",
-    "original_units",
-)
-_new_claim = prevalidated(
-    ClaimPayment,
-    "patient_control_number",
-    "status_code",
-    "charge",
-    "paid",
-    "patient_responsibility",
-    "filing_indicator",
-    "payer_claim_control_number",
-    "facility_code",
-    "frequency_code",
-    "segment_number",
-)
 
 
 def _number(text: str) -> Decimal | None:
@@ -312,7 +242,7 @@ class _Reader:
             known = (built.qualifier, built.code, tuple(built.modifiers))
             self.procedure_seen[composite] = known
         qualifier, code, modifiers = known
-        return _new_procedure(qualifier=qualifier, code=code, modifiers=list(modifiers))
+        return Procedure(qualifier=qualifier, code=code, modifiers=list(modifiers))
 
     # Segment handlers: `el` is the tokenizer's element list (shared: never changed),
     # `offset` its place in the transaction.
@@ -350,10 +280,10 @@ class _Reader:
         qualifier, value = el[1], el[2]
         if self.service is not None:
             if qualifier == "6R":
-                assign(self.service, "control_number", value)
+                self.service.control_number = value
         elif self.claim is not None:
             if qualifier == "F8":
-                assign(self.claim, "original_reference_number", value)
+                self.claim.original_reference_number = value
         elif self.party == "PR" and qualifier == "2U":
             # REF*2U is the id payers actually use; N104 (XV plan id) is the fallback.
             self.payer.id = value
@@ -379,7 +309,7 @@ class _Reader:
         responsibility = seen.get(el[5])
         if responsibility is None:
             responsibility = self.money(el, offset, 5)
-        claim = self.claim = _new_claim(
+        claim = self.claim = ClaimPayment(
             patient_control_number=el[1],
             status_code=el[2],
             charge=charge,
@@ -397,33 +327,33 @@ class _Reader:
         claim = self.claim
         if claim is not None and self.service is None and len(el) > 1 and el[1] == "QC":
             el = _padded(el, 10)
-            assign(claim, "patient_name", format_name(el[3], el[4], el[5]))
-            assign(claim, "patient_id", el[9])
+            claim.patient_name = format_name(el[3], el[4], el[5])
+            claim.patient_id = el[9]
 
     def on_CAS(self, el: list[str], offset: int) -> None:
         target = self.service if self.service is not None else self.claim
         if target is None:
             raise self.tx.error(offset, "CAS outside a claim")
+        # Bounds checks rather than _padded: most CAS end after the amount (no quantity),
+        # and copying every one of them to full length was measurable.
         n = len(el)
-        stop = min(n, 20)  # up to six reason/amount/quantity triplets
-        if n < 21:
-            el = _padded(el, 21)
-        group = el[1]
+        group = el[1] if n > 1 else ""
         seen = self.money_seen
         adjustments = target.adjustments
-        for i in range(2, stop, 3):
+        for i in range(2, min(n, 20), 3):  # up to six reason/amount/quantity triplets
             reason = el[i]
             if not reason:
                 continue
-            amount = seen.get(el[i + 1])
+            amount = seen.get(el[i + 1]) if i + 1 < n else None
             if amount is None:
-                amount = self.amount(el, offset, i + 1)
+                amount = self.amount(_padded(el, i + 2), offset, i + 1)
+            quantity = el[i + 2] if i + 2 < n else ""
             adjustments.append(
-                _new_adjustment(
+                Adjustment(
                     group=group,
                     reason=reason,
                     amount=amount,
-                    quantity=self.number(el, offset, i + 2) if el[i + 2] else None,
+                    quantity=self.number(el, offset, i + 2) if quantity else None,
                 )
             )
 
@@ -464,14 +394,15 @@ class _Reader:
         value = self.date_seen.get(el[2])
         if value is None:
             value = self.date(el, offset, 2)
-        assign(target, name, value)
+        setattr(target, name, value)
 
     def on_SVC(self, el: list[str], offset: int) -> None:
         claim = self.claim
         if claim is None:
             raise self.tx.error(offset, "SVC outside a claim")
-        if len(el) < 8:
-            el = _padded(el, 8)
+        n = len(el)
+        if n < 6:  # SVC06/07 (the original procedure and units) are read with bounds checks
+            el = _padded(el, 6)
         procedure = self.procedure(el[1])
         if procedure is None:
             raise self.tx.error(offset, "SVC01 (procedure) is missing")
@@ -489,21 +420,22 @@ class _Reader:
         if paid is None:
             paid = self.amount(el, offset, 3)
         units = self.number(el, offset, 5) if el[5] else None
-        service = self.service = _new_service(
+        original = el[6] if n > 6 else ""
+        service = self.service = ServicePayment(
             procedure=procedure,
             charge=charge,
             paid=paid,
             revenue_code=el[4],
             # Not `or`: a reported 0 units is real (denied lines often carry it).
             units=_ONE if units is None else units,
-            original_procedure=self.procedure(el[6]) if el[6] else None,
-            original_units=self.number(el, offset, 7) if el[7] else None,
+            original_procedure=self.procedure(original) if original else None,
+            original_units=self.number(el, offset, 7) if n > 7 and el[7] else None,
         )
         claim.services.append(service)
 
     def on_AMT(self, el: list[str], offset: int) -> None:
         if self.service is not None and len(el) > 1 and el[1] == "B6":
-            assign(self.service, "allowed", self.amount(_padded(el, 3), offset, 2))
+            self.service.allowed = self.amount(_padded(el, 3), offset, 2)
 
     def on_LQ(self, el: list[str], offset: int) -> None:
         if self.service is not None and len(el) > 2 and el[1] == "HE" and el[2]:

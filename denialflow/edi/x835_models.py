@@ -1,26 +1,88 @@
-"""Typed 835 (005010X221A1) remittance. Money is Decimal cents, never float."""
+"""Typed 835 (005010X221A1) remittance. Money is Decimal cents, never float.
+
+The records a remittance repeats for every claim and line (ClaimPayment,
+ServicePayment, Adjustment, Procedure) are msgspec Structs; the envelope around them
+(Remittance, Payment, Payer, Payee, ProviderAdjustment), one or a few per file, stays
+pydantic. A 10,000-claim file holds some 60,000 records: as pydantic models each one
+was three or four objects the cyclic garbage collector tracks (instance, __dict__,
+fields-set, lists), and the collections that growth sets off (a full one rescans the
+whole heap) made the parse nearly three times slower. Structs declared with gc=False
+are not tracked at all, take under a quarter of the memory and are built in C.
+gc=False is safe because a record cannot be part of a reference cycle: it holds values
+and lists of the records below it, never one above.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, computed_field
+import msgspec
+from pydantic import BaseModel, Field, GetCoreSchemaHandler, computed_field
+from pydantic_core import core_schema
 
-from denialflow.domain.types import ZERO, Money
+from denialflow.domain.types import CENT, ZERO, Money, to_money
 
-M = TypeVar("M", bound=BaseModel)
-_IMMUTABLE = (str, int, bool, Decimal, dt.date, type(None))
+_ONE = Decimal("1")
+# What model_dump(mode="python") leaves as objects, as BaseModel.model_dump does.
+_NATIVE = (Decimal, dt.date)
 
 
-class Procedure(BaseModel):
+def _cents(value: object) -> Decimal:
+    """`to_money(value)`, skipping the rounding when value already is a Decimal in whole
+    cents: the reader hands over amounts it rounded once per distinct text, and
+    rounding each again made the reading pass some 40% slower."""
+    if type(value) is Decimal and value.same_quantum(CENT):
+        return value
+    return to_money(value)
+
+
+class Record(msgspec.Struct, gc=False):
+    """Base of the per-claim records, with the part of the pydantic model API that
+    their users rely on: `model_dump`, and use as a field of a pydantic model.
+
+    Construction takes keywords only and checks no types, except that every money
+    field goes through `to_money` (so "12.5" becomes Decimal("12.50") and a float is
+    refused, as with the pydantic `Money` type). `msgspec.convert(mapping, Type)`
+    builds a record from outside data with every field type checked."""
+
+    def model_dump(self, *, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        """The record as a dict of plain values, nested records as dicts. In "json" mode
+        amounts are strings and dates ISO strings, as pydantic's JSON mode gives them."""
+        data: dict[str, Any] = msgspec.to_builtins(
+            self, builtin_types=_NATIVE if mode == "python" else None
+        )
+        return data
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # Instances are taken as they are (the check runs in pydantic-core, so a
+        # 10,000-claim Remittance validates its list without a Python call per claim);
+        # a mapping is converted, as pydantic would for a model-typed field.
+        return core_schema.union_schema(
+            [
+                core_schema.is_instance_schema(cls),
+                core_schema.no_info_plain_validator_function(
+                    lambda value: msgspec.convert(value, cls, strict=False)
+                ),
+            ],
+            serialization=core_schema.plain_serializer_function_ser_schema(_dump, info_arg=True),
+        )
+
+
+def _dump(record: Record, info: core_schema.SerializationInfo) -> dict[str, Any]:
+    return record.model_dump(mode="json" if info.mode_is_json() else "python")
+
+
+class Procedure(Record, kw_only=True):
     """A composite procedure id such as HC:99213:25 (qualifier, code, up to 4 modifiers)."""
 
     qualifier: str = ""
     code: str = ""
-    modifiers: list[str] = Field(default_factory=list)
+    modifiers: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
     def from_parts(cls, parts: list[str]) -> Procedure | None:
@@ -34,7 +96,7 @@ class Procedure(BaseModel):
         return ":".join(p for p in (self.qualifier, self.code, *self.modifiers) if p)
 
 
-class Adjustment(BaseModel):
+class Adjustment(Record, kw_only=True):
     """One CAS triplet: group (CO/PR/OA/PI), reason code (CARC), amount, optional quantity."""
 
     group: str
@@ -42,24 +104,33 @@ class Adjustment(BaseModel):
     amount: Money
     quantity: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        self.amount = _cents(self.amount)
 
-class ServicePayment(BaseModel):
+
+class ServicePayment(Record, kw_only=True):
     procedure: Procedure
     charge: Money
     paid: Money
     revenue_code: str = ""
-    units: Decimal = Decimal("1")
+    units: Decimal = _ONE
     original_procedure: Procedure | None = None
     original_units: Decimal | None = None
     allowed: Money | None = None
-    adjustments: list[Adjustment] = Field(default_factory=list)
-    remarks: list[str] = Field(default_factory=list)
+    adjustments: list[Adjustment] = msgspec.field(default_factory=list)
+    remarks: list[str] = msgspec.field(default_factory=list)
     control_number: str = ""  # REF*6R, the line item control number from the 837
     service_date: dt.date | None = None
     service_date_end: dt.date | None = None
 
+    def __post_init__(self) -> None:
+        self.charge = _cents(self.charge)
+        self.paid = _cents(self.paid)
+        if self.allowed is not None:
+            self.allowed = _cents(self.allowed)
 
-class ClaimPayment(BaseModel):
+
+class ClaimPayment(Record, kw_only=True):
     patient_control_number: str
     status_code: str
     charge: Money
@@ -72,13 +143,18 @@ class ClaimPayment(BaseModel):
     patient_name: str = ""
     patient_id: str = ""
     original_reference_number: str = ""  # REF*F8: the ICN a correction replaces
-    adjustments: list[Adjustment] = Field(default_factory=list)
-    remarks: list[str] = Field(default_factory=list)
+    adjustments: list[Adjustment] = msgspec.field(default_factory=list)
+    remarks: list[str] = msgspec.field(default_factory=list)
     statement_from: dt.date | None = None  # DTM*232
     statement_to: dt.date | None = None  # DTM*233
     received_on: dt.date | None = None  # DTM*050
-    services: list[ServicePayment] = Field(default_factory=list)
+    services: list[ServicePayment] = msgspec.field(default_factory=list)
     segment_number: int = 0  # file position of the CLP, to point people at the source
+
+    def __post_init__(self) -> None:
+        self.charge = _cents(self.charge)
+        self.paid = _cents(self.paid)
+        self.patient_responsibility = _cents(self.patient_responsibility)
 
     @property
     def is_reversal(self) -> bool:
@@ -150,73 +226,3 @@ class Remittance(BaseModel):
     @property
     def balanced(self) -> bool:
         return not self.problems
-
-
-def prevalidated(cls: type[M], *given: str) -> Callable[..., M]:
-    """A constructor taking exactly the keyword arguments `given`, for values that are
-    already what validation would make of them (money from `to_money`, plain str,
-    Decimal, date, freshly built models). The result equals `cls(**values)`: same
-    fields in declared order, same defaults, same fields-set; only the re-validation
-    is skipped. `model_construct` would do the same but looks defaults up per call.
-    For the 835 reader's hot path only; anything taking outside values validates.
-
-    Refuses models whose validation or assignment does more than convert field
-    values (validators, private attributes, extra fields, frozen or validated
-    assignment), which this could not mirror."""
-    config = cls.model_config
-    decorators = cls.__pydantic_decorators__
-    if (
-        cls.__private_attributes__
-        or cls.__pydantic_post_init__
-        or cls.__pydantic_root_model__
-        or config.get("extra") == "allow"
-        or config.get("frozen")
-        or config.get("validate_assignment")
-        or decorators.model_validators
-        or decorators.field_validators
-        or decorators.root_validators
-        or decorators.validators
-    ):
-        raise TypeError(f"{cls.__name__} needs validation to construct")
-    fields = cls.model_fields
-    missing = [name for name, info in fields.items() if info.is_required() and name not in given]
-    unknown = [name for name in given if name not in fields or not name.isidentifier()]
-    if missing or unknown or len(set(given)) != len(given):
-        raise TypeError(f"{cls.__name__}: missing {missing}, unknown {unknown} in {given}")
-    # Generated like dataclasses' __init__: one dict display in field order.
-    namespace: dict[str, Any] = {"_new": cls.__new__, "_cls": cls, "_set": object.__setattr__}
-    namespace["_given"] = frozenset(given)
-    entries = []
-    for n, (name, info) in enumerate(fields.items()):
-        if name in given:
-            entries.append(f"{name!r}: {name}")
-        elif info.default_factory is list:
-            entries.append(f"{name!r}: []")
-        elif info.default_factory is not None:
-            namespace[f"_factory{n}"] = info.default_factory
-            entries.append(f"{name!r}: _factory{n}()")
-        elif type(info.default) in _IMMUTABLE:  # pydantic would copy anything else
-            namespace[f"_default{n}"] = info.default
-            entries.append(f"{name!r}: _default{n}")
-        else:
-            raise TypeError(f"{cls.__name__}.{name}: mutable default {info.default!r}")
-    source = (
-        f"def construct(*, {', '.join(given)}):\n"
-        "    model = _new(_cls)\n"
-        f"    _set(model, '__dict__', {{{', '.join(entries)}}})\n"
-        "    _set(model, '__pydantic_fields_set__', set(_given))\n"
-        "    _set(model, '__pydantic_extra__', None)\n"
-        "    _set(model, '__pydantic_private__', None)\n"
-        "    return model\n"
-    )
-    exec(source, namespace)  # noqa: S102 - built from field names checked above
-    construct: Callable[..., M] = namespace["construct"]
-    construct.__qualname__ = construct.__name__ = f"prevalidated_{cls.__name__}"
-    return construct
-
-
-def assign(model: BaseModel, name: str, value: Any) -> None:
-    """`setattr(model, name, value)` for a plain field of a model `prevalidated` accepts
-    (no validated assignment): store it and mark it set, as BaseModel.__setattr__ does."""
-    model.__dict__[name] = value
-    model.__pydantic_fields_set__.add(name)

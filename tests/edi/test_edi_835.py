@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from datetime import date
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ from edi_samples import interchange, text
 
 from denialflow.edi.errors import X12Error
 from denialflow.edi.tokenizer import tokenize
-from denialflow.edi.x835 import Remittance, check_balance, parse_835
+from denialflow.edi.x835 import Adjustment, ClaimPayment, Remittance, check_balance, parse_835
 
 
 def remit(name_or_text: str, *, raw: bool = False) -> Remittance:
@@ -238,3 +239,67 @@ def test_plb_recovery_with_reference_and_several_pairs() -> None:
     ]
     assert r.payer.id == "P1"  # N104 when there is no REF*2U
     assert r.balanced
+
+
+def test_cas_without_its_amount_names_the_element() -> None:
+    body = ["BPR*I*0*C*NON", "TRN*1*1*1", "CLP*A*1*10*0**12*ICN", "CAS*CO*45"]
+    with pytest.raises(X12Error) as caught:
+        remit(interchange("835", body, "005010X221A1"), raw=True)
+    assert str(caught.value) == "test.835: segment 7 (CAS): CAS03 (amount) is missing"
+
+
+def _many_claims(n: int) -> str:
+    body = [f"BPR*I*{80 * n}*C*ACH", "TRN*1*T1*1", "N1*PR*PAYER*XV*P1", "LX*1"]
+    for i in range(n):
+        body += [
+            f"CLP*A{i}*1*100*80**12*ICN{i}",
+            "DTM*232*20240101",
+            "SVC*HC:99213:25*100*80**1",
+            "DTM*472*20240101",
+            "CAS*CO*45*20",
+        ]
+    return interchange("835", body, "005010X221A1")
+
+
+def test_parsing_leaves_the_garbage_collector_as_it_was() -> None:
+    # A guarantee for anyone embedding the library: a parse changes no process-wide
+    # setting, not even for a while. Checked at every collection the parse sets off,
+    # because a setting put back at the end would pass a before/after comparison.
+    source = _many_claims(500)
+    before = (gc.get_threshold(), gc.isenabled())
+    during: list[tuple[tuple[int, int, int], bool]] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        during.append((gc.get_threshold(), gc.isenabled()))
+
+    gc.callbacks.append(watch)
+    try:
+        first = remit(source, raw=True)
+        second = remit(source, raw=True)
+    finally:
+        gc.callbacks.remove(watch)
+    assert (gc.get_threshold(), gc.isenabled()) == before
+    assert during, "the file is meant to be large enough to set off collections"
+    assert set(during) == {before}
+    assert len(first.claims) == 500 and first.balanced
+    assert first == second
+    assert first.model_dump() == second.model_dump()
+    assert first.claims[0] is not second.claims[0]
+
+
+def test_hand_built_records_keep_money_in_cents_and_dump_like_models() -> None:
+    claim = ClaimPayment(patient_control_number="A", status_code="1", charge="100", paid=80)
+    assert (claim.charge, claim.paid) == (Decimal("100.00"), Decimal("80.00"))
+    assert str(Adjustment(group="CO", reason="45", amount=Decimal("1.005")).amount) == "1.01"
+    with pytest.raises(TypeError, match="float"):
+        Adjustment(group="CO", reason="45", amount=20.0)
+    assert Adjustment(group="CO", reason="45", amount="20").model_dump(mode="json") == {
+        "group": "CO",
+        "reason": "45",
+        "amount": "20.00",
+        "quantity": None,
+    }
+    # As fields of the pydantic envelope: dumped and read back, in both modes.
+    r = remit("835_lfh_medicare-part-a.835")
+    assert Remittance.model_validate(r.model_dump()) == r
+    assert Remittance.model_validate_json(r.model_dump_json()) == r
