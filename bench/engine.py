@@ -6,7 +6,7 @@ server (`temporal server start-dev`, SQLite file, headless, free port), a
 migrated SQLite database with the reference payers, and a worker in its own
 process (`python -m bench.worker`) registering ClaimWorkflow and the baseline
 EmptyWorkflow on one task queue, configured like denialflow.worker.build_worker
-(default workflow sandbox, max_cached_workflows=1000 unless told otherwise).
+(the shipped sandbox settings and cache, max_cached_workflows=10000 unless told otherwise).
 
 Throughput. A round starts N workflows of one kind through `concurrency` lanes:
 each lane starts a workflow, waits until it has been driven to its first timer,
@@ -88,6 +88,7 @@ from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
 from denialflow.store.claims import payer_rules
+from denialflow.worker import MAX_CACHED_WORKFLOWS
 from denialflow.workflows.claim_client import start_claim_workflow, submit_claim
 from denialflow.workflows.claim_contract import ClaimWorkflowInput, ClaimWorkflowRun
 
@@ -215,7 +216,7 @@ def busy_cpu_seconds() -> float:
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    max_cached_workflows: int = 1000
+    max_cached_workflows: int = MAX_CACHED_WORKFLOWS
     bytecode: str = "cached"  # "cached": a .pyc cache; "source": compile every import
     sandboxed: bool = True
     workflow_polls: str | None = None  # None: the SDK's default pollers, as shipped
@@ -809,7 +810,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, help="unmeasured workflows of each kind (200)")
     parser.add_argument("--concurrency", type=int, default=50, help="workflows in flight (50)")
     parser.add_argument(
-        "--max-cached-workflows", type=int, default=1000, help="worker cache (1000, as shipped)"
+        "--max-cached-workflows",
+        type=int,
+        default=MAX_CACHED_WORKFLOWS,
+        help=f"worker cache ({MAX_CACHED_WORKFLOWS}, as shipped)",
     )
     parser.add_argument(
         "--big-cache",
