@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import cast
 
 import httpx
-from sqlmodel import Session, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from denialflow.domain.types import Role
 from denialflow.models.db import session_scope
@@ -212,6 +215,49 @@ async def test_queue_items_is_callable_directly(harness: Harness, web: str) -> N
     assert total == 60 == len(everything)
     assert len(rows) == 60 - PAGE_SIZE
     assert [r.claim_id for r in rows] == [f"D-{n}" for n in range(10, 0, -1)]
+
+
+def test_supervisor_pages_every_queue_in_priority_then_id_order(any_engine: Engine) -> None:
+    # Five priorities shared by items of three queues and both workable states, ids not in
+    # insertion order: ties are broken by id across queues, states and page boundaries,
+    # on SQLite and PostgreSQL alike.
+    specs: list[dict] = []
+    for n in range(140):
+        spec: dict = {
+            "claim_id": f"T-{(n * 37) % 140:03d}",
+            "balance": f"{100 + n % 5}.00",
+            "queue": ("follow-up", "coding", "eligibility")[n % 3],
+            "kind": ("denial", "follow_up")[n % 2],
+        }
+        if n % 10 == 0:
+            spec.update(state="snoozed", snoozed_until=datetime.now(UTC) + timedelta(days=5))
+        elif n % 10 == 1:
+            spec.update(state="closed", closed_at=datetime.now(UTC))
+        elif n % 4 == 0:
+            spec.update(state="in_progress", assignee="sam")
+        elif n % 7 == 0:
+            spec.update(assignee="jordan")
+        specs.append(spec)
+    # add_items needs only the engine, not the workflow harness.
+    add_items(cast(Harness, SimpleNamespace(engine=any_engine)), specs)
+    casey = Viewer(username="casey", full_name="Casey", role=Role.SUPERVISOR, csrf_token="")
+    with Session(any_engine) as session:
+        for filters in (QueueFilters(), QueueFilters(kind="denial")):
+            expected = list(
+                session.exec(
+                    select(WorkItem.id)
+                    .where(col(WorkItem.state).in_(["open", "in_progress"]))
+                    .where(True if filters.kind is None else WorkItem.kind == filters.kind)
+                    .order_by(col(WorkItem.priority).desc(), col(WorkItem.id))
+                )
+            )
+            listed: list[str] = []
+            for page in range(1, 5):
+                rows, total = queue_items(session, casey, filters, page=page)
+                assert total == len(expected)
+                listed += [r.item_id for r in rows]
+            assert len(expected) > PAGE_SIZE
+            assert listed == expected, filters
 
 
 async def test_next_item_starts_the_top_item_and_opens_its_claim(
