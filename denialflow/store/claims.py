@@ -24,10 +24,8 @@ from denialflow.domain.types import (
     ClaimIn,
     ClaimLineIn,
     ClaimStatus,
-    EscalationReason,
     PayerRules,
     WorkItemKind,
-    WorkItemState,
 )
 from denialflow.models.tables import (
     AuditEvent,
@@ -39,6 +37,7 @@ from denialflow.models.tables import (
     Remittance,
     WorkItem,
 )
+from denialflow.store.projection import ITEM_FIELDS
 
 
 class IntakeError(ValueError):
@@ -212,31 +211,9 @@ def item_snapshot(row: WorkItem) -> WorkItemSnapshot:
         id=row.id,
         claim_id=row.claim_id,
         kind=WorkItemKind(row.kind),
-        queue=row.queue,
-        home_queue=row.home_queue,
-        assignee=row.assignee,
-        state=WorkItemState(row.state),
-        version=row.version,
-        category=row.category,
-        reason_codes=list(row.reason_codes),
-        next_action=row.next_action,
-        opened_at=row.opened_at,
-        due_at=row.due_at,
         level2_at=row.due_at,
-        snoozed_until=row.snoozed_until,
-        escalation_level=row.escalation_level,
-        escalation_reason=EscalationReason(row.escalation_reason)
-        if row.escalation_reason
-        else None,
-        deadline_name=row.deadline_name,
-        deadline_at=row.deadline_at,
-        balance=row.balance,
-        expected_amount=row.expected_amount,
-        actual_amount=row.actual_amount,
-        likelihood=row.likelihood,
-        urgency=row.urgency,
-        escalation_multiplier=row.escalation_multiplier,
-        priority=row.priority,
+        # The same columns the projection writes, read back (pydantic restores the enums).
+        **{name: getattr(row, name) for name in ITEM_FIELDS},
     )
 
 
