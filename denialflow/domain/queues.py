@@ -22,6 +22,8 @@ PATIENT = "patient"
 REJECTIONS = "rejections"
 UNMATCHED = "unmatched"
 CLAIM_EDITS = "claim-edits"
+REFUNDS = "refunds"
+APPROVALS = "approvals"
 ESCALATIONS = "escalations"
 
 # name -> title, in the order admin pages list them.
@@ -39,6 +41,8 @@ QUEUES: dict[str, str] = {
     REJECTIONS: "Front-door rejections",
     UNMATCHED: "Unmatched remittances",
     CLAIM_EDITS: "Claim edits before submission",
+    REFUNDS: "Refunds and recoupments owed to payers",
+    APPROVALS: "Write-offs awaiting approval (supervisor)",
     ESCALATIONS: "Escalations (supervisor)",
 }
 
@@ -52,4 +56,6 @@ BY_KIND: dict[WorkItemKind, str] = {
     WorkItemKind.REJECTION: REJECTIONS,
     WorkItemKind.CLAIM_EDIT: CLAIM_EDITS,
     WorkItemKind.UNMATCHED_REMITTANCE: UNMATCHED,
+    WorkItemKind.REFUND: REFUNDS,
+    WorkItemKind.WRITE_OFF_APPROVAL: APPROVALS,
 }
