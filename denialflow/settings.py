@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,8 +47,15 @@ class Settings(BaseSettings):
     practice_state: str = Field(default="IL", alias="DENIALFLOW_PRACTICE_STATE")
     # ZIP+4, nine digits: the 837P requires it for the billing provider.
     practice_zip: str = Field(default="627010001", alias="DENIALFLOW_PRACTICE_ZIP")
+    # The practice's own clock: "today", "due today" and the times on every page are
+    # read in this zone (deadlines are calendar dates in it).
+    practice_timezone: str = Field(default="America/Chicago", alias="DENIALFLOW_TIMEZONE")
     submitter_id: str = Field(default="DENIALFLOW", alias="DENIALFLOW_SUBMITTER_ID")
     receiver_id: str = Field(default="CLEARINGHOUSE", alias="DENIALFLOW_RECEIVER_ID")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.practice_timezone)
 
     @property
     def inbound(self) -> Path:

@@ -57,6 +57,8 @@ class WorkItemKind(StrEnum):
     # Opened by intake and posting rather than a claim workflow.
     CLAIM_EDIT = "claim_edit"
     UNMATCHED_REMITTANCE = "unmatched_remittance"
+    # A 277CA answer about a claim number denialflow does not know.
+    UNMATCHED_ACKNOWLEDGEMENT = "unmatched_acknowledgement"
     # Money the practice owes back to a payer (an overpayment, a recoupment notice).
     REFUND = "refund"
     # A write-off above the requester's limit, waiting for a supervisor.
@@ -141,6 +143,7 @@ DEFAULT_SLA_BUSINESS_DAYS: dict[WorkItemKind, int] = {
     WorkItemKind.REJECTION: 2,
     WorkItemKind.CLAIM_EDIT: 2,
     WorkItemKind.UNMATCHED_REMITTANCE: 3,
+    WorkItemKind.UNMATCHED_ACKNOWLEDGEMENT: 3,
     WorkItemKind.REFUND: 10,
     WorkItemKind.WRITE_OFF_APPROVAL: 2,
 }
