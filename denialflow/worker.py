@@ -57,7 +57,12 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[ClaimWorkflow, *extra_workflows],
-        activities=[projection.project_claim, outbound.write_status_inquiry, *extra_activities],
+        activities=[
+            projection.project_claim,
+            outbound.write_status_inquiry,
+            outbound.send_claim_revision,
+            *extra_activities,
+        ],
         workflow_runner=options.pop("workflow_runner", SANDBOX),
         # Database writes are blocking calls; a small pool keeps SQLite writers few.
         activity_executor=executor or ThreadPoolExecutor(max_workers=8),

@@ -19,6 +19,7 @@ from typing import get_args
 from denialflow.domain import queues
 from denialflow.domain.claim_state import (
     AuditIn,
+    ClaimSent,
     ClaimSnapshot,
     ClaimState,
     NoteIn,
@@ -62,11 +63,25 @@ from denialflow.domain.types import (
     WorkItemState,
 )
 
-TERMINAL = frozenset({ClaimStatus.PAID, ClaimStatus.CLOSED})
+TERMINAL = frozenset({ClaimStatus.PAID, ClaimStatus.CLOSED, ClaimStatus.VOIDED})
 WAITING_ON_PAYER = frozenset({ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED, ClaimStatus.APPEALED})
 DENIED_LIKE = frozenset({ClaimStatus.DENIED, ClaimStatus.PARTIAL})
 CORRECTABLE = frozenset({ClaimStatus.DENIED, ClaimStatus.REJECTED, ClaimStatus.PARTIAL})
 APPEALABLE_KINDS = frozenset({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT})
+# The payer's work, which a void cancels and a correction replaces.
+PAYER_KINDS = frozenset(
+    {
+        WorkItemKind.FOLLOW_UP,
+        WorkItemKind.DENIAL,
+        WorkItemKind.UNDERPAYMENT,
+        WorkItemKind.APPEAL_FOLLOW_UP,
+        WorkItemKind.REJECTION,
+    }
+)
+# Acting on someone else's item needs a take-over first, except for these.
+NO_TAKE_OVER = frozenset({"take_over", "reassign", "approve_write_off", "deny_write_off"})
+# A follow-up further out than this hides the claim for too long, deadline or not.
+MAX_FOLLOW_UP_DAYS = 180
 # What a person may do to a claim, in the order the claim page offers them.
 PERSON_ACTIONS: tuple[ActionKind, ...] = get_args(ActionKind)
 DEFAULT_LIKELIHOOD: dict[WorkItemKind, Decimal] = {
@@ -75,6 +90,8 @@ DEFAULT_LIKELIHOOD: dict[WorkItemKind, Decimal] = {
     WorkItemKind.UNDERPAYMENT: Decimal("0.60"),
     WorkItemKind.PATIENT_BALANCE: Decimal("0.60"),
     WorkItemKind.REJECTION: Decimal("0.90"),
+    # The money is decided already; what ranks an approval is its amount.
+    WorkItemKind.WRITE_OFF_APPROVAL: Decimal("1"),
 }
 NEXT_ACTIONS: dict[WorkItemKind, str] = {
     WorkItemKind.FOLLOW_UP: "Payer silent: check status (276 or portal), log the call.",
@@ -82,6 +99,7 @@ NEXT_ACTIONS: dict[WorkItemKind, str] = {
     WorkItemKind.UNDERPAYMENT: "Paid below expected: compare with the contract, dispute.",
     WorkItemKind.PATIENT_BALANCE: "Bill the patient or a secondary payer for what remains.",
     WorkItemKind.REJECTION: "Rejected at the front door: fix, resubmit before the filing limit.",
+    WorkItemKind.WRITE_OFF_APPROVAL: "A write-off above the requester's limit: approve or deny.",
 }
 
 
@@ -198,12 +216,24 @@ class ClaimMachine:
                 continue
             if kind == "appeal_filed" and item.kind not in APPEALABLE_KINDS:
                 continue
+            if kind == "take_over" and item.assignee in (None, by.username):
+                continue
             try:
                 self.check(self._sample(kind, item, by, now), now)
             except ActionRejected:
                 continue
             allowed.append(kind)
         return allowed
+
+    def write_off_amount(self, action: ActionIn) -> Decimal:
+        """What `action` would write off: its amount, or all that its item is about."""
+        writable, _patient = self._writable(self._target(action))
+        return writable if action.amount is None else action.amount
+
+    def correction_frequency(self) -> str:
+        """How a corrected claim goes out: a claim rejected at the front door was never
+        adjudicated, so it goes again as an original (1); else it replaces (7)."""
+        return "1" if self.s.status == ClaimStatus.REJECTED else "7"
 
     def next_wake(self, now: datetime) -> datetime | None:
         """The earliest moment at which `tick` would change something."""
@@ -292,13 +322,18 @@ class ClaimMachine:
         return self._take()
 
     def act(
-        self, action: ActionIn, now: datetime, recorded_at: datetime | None = None
+        self,
+        action: ActionIn,
+        now: datetime,
+        recorded_at: datetime | None = None,
+        sent: ClaimSent | None = None,
     ) -> tuple[ActionResult, Effects]:
         """Check and apply a person's action, then tick. `recorded_at` is the audit's
-        wall-clock time when `now` is a simulated calendar."""
+        wall-clock time when `now` is a simulated calendar; `sent` is the 837P the shell
+        wrote for a correction or a void (the machine never writes files)."""
         self._now = now
         self._check(action)
-        result = self._apply_action(action, recorded_at or now)
+        result = self._apply_action(action, recorded_at or now, sent)
         self._tick()
         return result, self._take()
 
@@ -344,8 +379,10 @@ class ClaimMachine:
             work_item_id=item.id,
             reason="asked",
             outcome="asked",
+            reason_code="asked",
             to_queue=item.queue,
             follow_up_date=now.date() + timedelta(days=1),
+            revision_id=0,
         )
 
     def _apply_payer_event(self, event: RemittanceIn | AcknowledgementIn) -> None:
@@ -353,6 +390,10 @@ class ClaimMachine:
         if event.key in s.seen_keys:
             return
         s.seen_keys.append(event.key)
+        if s.status == ClaimStatus.VOIDED:
+            if isinstance(event, RemittanceIn):
+                self._apply_remittance_to_void(event)
+            return
         if s.status in TERMINAL:
             if isinstance(event, AcknowledgementIn):
                 return
@@ -396,14 +437,7 @@ class ClaimMachine:
         if remit.payer_claim_control_number:
             s.payer_claim_control_number = remit.payer_claim_control_number
         routes = [carc.route(a.group.value, a.reason) for a in remit.adjustments]
-        contractual = sum(
-            (
-                a.amount
-                for a, r in zip(remit.adjustments, routes, strict=True)
-                if r.category == DenialCategory.CONTRACTUAL and a.group.value != "PR"
-            ),
-            ZERO,
-        )
+        contractual = self._contractual(remit, routes)
         self._fx.remittances.append(
             RemittancePosting(
                 key=remit.key,
@@ -505,6 +539,54 @@ class ClaimMachine:
         self._close_all("paid")
         self._set_status(ClaimStatus.PAID)
 
+    @staticmethod
+    def _contractual(remit: RemittanceIn, routes: list[carc.ReasonRoute]) -> Decimal:
+        return sum(
+            (
+                a.amount
+                for a, r in zip(remit.adjustments, routes, strict=True)
+                if r.category == DenialCategory.CONTRACTUAL and a.group.value != "PR"
+            ),
+            ZERO,
+        )
+
+    def _apply_remittance_to_void(self, remit: RemittanceIn) -> None:
+        """A voided claim stays voided: the payer's take-back (or a late payment) is
+        recorded, and what it leaves is money owed back or still to refund."""
+        s = self.s
+        routes = [carc.route(a.group.value, a.reason) for a in remit.adjustments]
+        self._fx.remittances.append(
+            RemittancePosting(
+                key=remit.key,
+                status_code=remit.status_code,
+                paid=remit.paid,
+                patient_responsibility=remit.patient_responsibility,
+                payer_claim_control_number=remit.payer_claim_control_number,
+                decision_date=remit.decision_date or self.today(),
+                remarks=remit.remarks,
+                adjustments=[
+                    {
+                        "group": a.group.value,
+                        "reason": a.reason,
+                        "amount": str(a.amount),
+                        "category": r.category.value,
+                    }
+                    for a, r in zip(remit.adjustments, routes, strict=True)
+                ],
+            )
+        )
+        s.paid += remit.paid
+        s.contractual += self._contractual(remit, routes)
+        s.patient_responsibility += remit.patient_responsibility
+        self._fx.claim_changed = True
+        self._event(
+            "remittance_posted",
+            key=remit.key,
+            status_code=remit.status_code,
+            paid=str(remit.paid),
+            voided=True,
+        )
+
     def _deny(
         self,
         decision: date,
@@ -583,51 +665,210 @@ class ClaimMachine:
                 f"assigned to {who}) since you loaded it; reload and try again"
             )
         kind = action.kind
-        needs_item = {"start_work", "call_logged", "reassign", "resolve"}
+        needs_item = {
+            "start_work",
+            "take_over",
+            "call_logged",
+            "reassign",
+            "resolve",
+            "approve_write_off",
+            "deny_write_off",
+        }
         if kind in needs_item and item is None:
             raise ActionRejected(f"claim {s.facts.claim_id} has no open work item to {kind}")
-        if kind == "start_work":
+        if item is not None:
+            self._check_item_fits(action, item)
+        if kind == "take_over":
             assert item is not None
-            if (
-                item.state == WorkItemState.IN_PROGRESS
-                and item.assignee
-                and item.assignee != action.by.username
-            ):
-                raise ActionConflict(f"{item.assignee} is already working item {item.id}")
-        elif kind == "call_logged":
-            if action.follow_up_date is None:
-                raise ActionRejected("a payer call needs the next follow-up date")
-            if action.follow_up_date <= self.today():
+            if item.assignee in (None, action.by.username):
                 raise ActionRejected(
-                    f"next follow-up date {action.follow_up_date} must be after today "
-                    f"({self.today()})"
+                    f"work item {item.id} is not assigned to anyone else: start work instead"
                 )
+        elif kind == "call_logged":
+            assert item is not None
+            self._check_follow_up(action, item)
             if not action.outcome.strip():
                 raise ActionRejected("a payer call needs its outcome")
         elif kind == "appeal_filed":
             self._check_appeal(action)
         elif kind == "corrected_claim":
-            if s.status not in CORRECTABLE:
-                raise ActionRejected(
-                    f"a corrected claim replaces a denied, rejected or partly paid claim; "
-                    f"this claim is {s.status.value}"
-                )
+            self._check_correction(action)
+        elif kind == "void_claim":
+            self._check_void(action)
         elif kind == "write_off":
-            if not action.reason.strip():
-                raise ActionRejected("a write-off needs a reason")
+            self._check_write_off(action, item)
+        elif kind in ("approve_write_off", "deny_write_off"):
+            assert item is not None
+            self._check_approval(action, item)
         elif kind == "transfer_to_patient":
-            if s.status not in DENIED_LIKE:
-                raise ActionRejected(
-                    f"only a denied or partly paid balance moves to the patient; "
-                    f"this claim is {s.status.value}"
-                )
-            if s.payer_balance <= ZERO:
-                raise ActionRejected("no payer balance is left to transfer")
+            self._check_transfer()
         elif kind == "reassign":
             if action.by.role not in (Role.SUPERVISOR, Role.ADMIN):
                 raise ActionRejected("only a supervisor can reassign work")
             if not action.to_user and not action.to_queue:
                 raise ActionRejected("reassign needs a person or a queue")
+
+    def _check_item_fits(self, action: ActionIn, item: WorkItemSnapshot) -> None:
+        """The action suits this item and this person may act on it now."""
+        kind = action.kind
+        who = action.by.username
+        approval = item.kind == WorkItemKind.WRITE_OFF_APPROVAL
+        if approval and kind not in ("approve_write_off", "deny_write_off", "reassign"):
+            raise ActionRejected(
+                f"work item {item.id} is a write-off waiting for approval: approve or deny it"
+            )
+        if not approval and kind in ("approve_write_off", "deny_write_off"):
+            raise ActionRejected(f"work item {item.id} is not a write-off waiting for approval")
+        if item.assignee and item.assignee != who and kind not in NO_TAKE_OVER:
+            doing = "is working" if item.state == WorkItemState.IN_PROGRESS else "has"
+            raise ActionConflict(
+                f"{item.assignee} {doing} work item {item.id}: take it over first "
+                "(they will see that you did)"
+            )
+
+    def _next_deadline(self, item: WorkItemSnapshot) -> tuple[str | None, date | None]:
+        name, deadline = self._item_deadline(item)
+        return (name, deadline) if deadline is not None else (item.deadline_name, item.deadline_at)
+
+    def _check_follow_up(self, action: ActionIn, item: WorkItemSnapshot) -> None:
+        day = action.follow_up_date
+        if day is None:
+            raise ActionRejected("a payer call needs the next follow-up date")
+        today = self.today()
+        if day <= today:
+            raise ActionRejected(f"next follow-up date {day} must be after today ({today})")
+        latest = today + timedelta(days=MAX_FOLLOW_UP_DAYS)
+        if day > latest:
+            raise ActionRejected(
+                f"next follow-up date {day} is more than {MAX_FOLLOW_UP_DAYS} days away; "
+                f"pick a day on or before {latest}"
+            )
+        name, deadline = self._next_deadline(item)
+        # A deadline already missed no longer bounds the work.
+        if deadline is not None and deadline >= today and day > deadline:
+            label = (name or "deadline").replace("_", " ")
+            raise ActionRejected(
+                f"next follow-up date {day} is after this claim's {label} deadline "
+                f"({deadline}): follow up on or before it"
+            )
+
+    def _claim_number(self, action: ActionIn) -> str:
+        return self.s.payer_claim_control_number or action.payer_claim_number.strip()
+
+    def _check_correction(self, action: ActionIn) -> None:
+        s = self.s
+        if s.status not in CORRECTABLE:
+            raise ActionRejected(
+                f"a corrected claim replaces a denied, rejected or partly paid claim; "
+                f"this claim is {s.status.value}"
+            )
+        # A claim rejected at the front door was never adjudicated: it goes again as an
+        # original (frequency 1). A replacement (7) must name the payer's claim.
+        if s.status != ClaimStatus.REJECTED and not self._claim_number(action):
+            raise ActionRejected(
+                "a corrected claim (frequency 7) must name the payer's claim number "
+                "(REF*F8) and none is on file: it comes on the payer's 835; ask the payer "
+                "for it and enter it with the correction"
+            )
+        if action.revision_id is None:
+            raise ActionRejected("a corrected claim needs the edited claim: edit it first")
+
+    def _check_void(self, action: ActionIn) -> None:
+        if not self._claim_number(action):
+            raise ActionRejected(
+                "a void (frequency 8) must name the payer's claim number (REF*F8) and none "
+                "is on file: the payer has not adjudicated this claim yet, so there is "
+                "nothing to void; ask the payer to withdraw it"
+            )
+        if not action.reason.strip():
+            raise ActionRejected("a void needs a reason (why this claim should not stand)")
+        if action.revision_id is None:
+            raise ActionRejected("a void needs the claim as it will be sent")
+
+    def _writable(self, item: WorkItemSnapshot | None) -> tuple[Decimal, bool]:
+        """What a write-off on this item may take, and whether it is the patient's share."""
+        s = self.s
+        if item is not None and item.kind == WorkItemKind.PATIENT_BALANCE:
+            return max(s.patient_responsibility, ZERO), True
+        return max(s.payer_balance, ZERO), False
+
+    def _check_write_off(self, action: ActionIn, item: WorkItemSnapshot | None) -> None:
+        s = self.s
+        if not action.reason_code.strip():
+            raise ActionRejected("a write-off needs an adjustment reason from the practice's list")
+        pending = s.open_item(WorkItemKind.WRITE_OFF_APPROVAL)
+        if pending is not None:
+            raise ActionRejected(
+                f"a write-off of {pending.expected_amount} is already waiting for approval "
+                f"(requested by {pending.requested_by}); it must be approved or denied first"
+            )
+        writable, patient = self._writable(item)
+        if writable <= ZERO:
+            whose = "the patient owes" if patient else "the payer owes"
+            raise ActionRejected(f"nothing {whose} is left on this claim to write off")
+        amount = writable if action.amount is None else action.amount
+        if amount <= ZERO:
+            raise ActionRejected(f"a write-off amount must be more than 0.00, not {amount}")
+        if amount > writable:
+            whose = "the patient's balance" if patient else "what the payer owes"
+            raise ActionRejected(
+                f"a write-off of {amount} is more than {whose} on this claim ({writable})"
+            )
+
+    def _check_approval(self, action: ActionIn, item: WorkItemSnapshot) -> None:
+        if action.by.role not in (Role.SUPERVISOR, Role.ADMIN):
+            raise ActionRejected("only a supervisor or an admin approves or denies a write-off")
+        if item.requested_by == action.by.username:
+            raise ActionRejected(
+                "you asked for this write-off: another supervisor or an admin decides it"
+            )
+        if action.kind == "deny_write_off":
+            if not action.reason.strip():
+                raise ActionRejected("say why the write-off is denied, for the requester")
+            return
+        # Any other supervisor may approve: a supervisor's own limit bounds only the
+        # write-offs they make without asking.
+        amount = item.expected_amount or ZERO
+        writable = self._approval_writable(item)
+        if amount > writable:
+            raise ActionRejected(
+                f"the balance changed since the request: {writable} is left, less than the "
+                f"{amount} asked for; deny this request and ask again"
+            )
+
+    def _approval_writable(self, item: WorkItemSnapshot) -> Decimal:
+        s = self.s
+        if item.category == WorkItemKind.PATIENT_BALANCE.value:
+            return max(s.patient_responsibility, ZERO)
+        return max(s.payer_balance, ZERO)
+
+    def _check_transfer(self) -> None:
+        s = self.s
+        if s.status not in DENIED_LIKE:
+            raise ActionRejected(
+                f"only a denied or partly paid balance moves to the patient; "
+                f"this claim is {s.status.value}"
+            )
+        if s.patient_responsibility <= ZERO:
+            codes = [
+                c
+                for i in s.open_items()
+                if i.kind in APPEALABLE_KINDS
+                for c in i.reason_codes
+                if not c.startswith("PR-")
+            ]
+            named = ", ".join(dict.fromkeys(codes)) or "this denial"
+            raise ActionRejected(
+                f"the payer assigned nothing to the patient: {named} is the practice's to "
+                "resolve (a contractual obligation cannot be billed to the patient); "
+                "correct, appeal or write it off"
+            )
+        on_file = s.open_item(WorkItemKind.PATIENT_BALANCE)
+        if on_file is not None:
+            raise ActionRejected(
+                f"the patient's share ({s.patient_responsibility}) is already on the "
+                "patient balance item"
+            )
 
     def _check_appeal(self, action: ActionIn) -> None:
         s = self.s
@@ -650,17 +891,28 @@ class ClaimMachine:
                 "write off, or document good cause outside the system"
             )
 
-    def _apply_action(self, action: ActionIn, recorded_at: datetime) -> ActionResult:
+    def _apply_action(
+        self, action: ActionIn, recorded_at: datetime, sent: ClaimSent | None
+    ) -> ActionResult:
         s = self.s
         item = self._target(action)
         who = action.by.username
         kind = action.kind
+        message = f"{kind.replace('_', ' ')} recorded"
+        extra: dict[str, object] = {}
         if kind == "start_work":
             assert item is not None
             item.assignee = who
             item.state = WorkItemState.IN_PROGRESS
             self._bump(item)
             self._event("work_item_started", item=item.id, kind=item.kind.value, by=who)
+        elif kind == "take_over":
+            assert item is not None
+            extra["from_user"] = item.assignee
+            self._event("work_item_taken_over", item=item.id, from_user=item.assignee, by=who)
+            item.assignee = who
+            self._bump(item)
+            message = f"work item taken over from {extra['from_user']}"
         elif kind == "call_logged":
             assert item is not None and action.follow_up_date is not None
             self._fx.notes.append(
@@ -700,28 +952,56 @@ class ClaimMachine:
             self._set_status(ClaimStatus.APPEALED, level=level, by=who)
             self._arm_follow_up(anchor=self.now)
         elif kind == "corrected_claim":
-            self._close_all("corrected_claim")
-            s.submitted_on = self.today()
-            s.frequency_code = "7"
-            s.acknowledged = False
-            s.decision_date = None
-            s.appeal_deadline = None
-            s.appeal_level = 0
-            self._set_status(ClaimStatus.SUBMITTED, frequency_code="7", by=who)
-            self._arm_follow_up(anchor=start_of_day(s.submitted_on))
+            assert sent is not None, "the shell sends the 837P before applying a correction"
+            self._resubmitted(action, sent)
+            message = f"corrected claim sent ({sent.file})"
+        elif kind == "void_claim":
+            assert sent is not None, "the shell sends the 837P before applying a void"
+            self._voided(action, sent)
+            message = f"void sent ({sent.file})"
         elif kind == "write_off":
-            amount = s.balance
-            s.written_off += amount
-            self._close_all("written_off")
-            self._set_status(ClaimStatus.CLOSED, written_off=str(amount), reason=action.reason)
+            message = self._write_off(action, item)
+            extra["amount"] = str(action.amount) if action.amount is not None else None
+        elif kind == "approve_write_off":
+            assert item is not None
+            amount = item.expected_amount or ZERO
+            self._close(item, "approved")
+            self._event(
+                "write_off_approved",
+                item=item.id,
+                amount=str(amount),
+                requested_by=item.requested_by,
+                by=who,
+            )
+            self._apply_write_off(
+                amount,
+                patient=item.category == WorkItemKind.PATIENT_BALANCE.value,
+                reason_code=item.reason_codes[0] if item.reason_codes else "",
+            )
+            extra["amount"] = str(amount)
+            message = f"write-off of {amount} approved and applied"
+        elif kind == "deny_write_off":
+            assert item is not None
+            self._close(item, "denied")
+            self._event(
+                "write_off_denied",
+                item=item.id,
+                amount=str(item.expected_amount),
+                requested_by=item.requested_by,
+                reason=action.reason,
+                by=who,
+            )
+            message = "write-off denied; the requester's work stays open"
         elif kind == "transfer_to_patient":
-            amount = s.payer_balance
-            s.patient_responsibility += amount
-            self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "to_patient")
-            self._set_status(ClaimStatus.PATIENT_BALANCE, transferred=str(amount), by=who)
-            s.appeal_deadline = None
-            if s.open_item(WorkItemKind.PATIENT_BALANCE) is None:
-                self._open_item(WorkItemKind.PATIENT_BALANCE, balance=s.patient_responsibility)
+            amount = s.patient_responsibility
+            if s.payer_balance <= ZERO:
+                self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "to_patient")
+                s.appeal_deadline = None
+                self._set_status(ClaimStatus.PATIENT_BALANCE, transferred=str(amount), by=who)
+            else:
+                # The payer's part stays a denial to work; only the patient's share moves.
+                self._event("patient_share_billed", amount=str(amount), by=who)
+            self._open_item(WorkItemKind.PATIENT_BALANCE, balance=amount)
         elif kind == "reassign":
             assert item is not None
             if action.to_queue:
@@ -742,14 +1022,118 @@ class ClaimMachine:
         elif kind == "resolve":
             assert item is not None
             self._resolve(item, action)
-        self._audit(action, item, recorded_at)
+        if sent is not None:
+            extra["file"] = sent.file
+        self._audit(action, item, recorded_at, extra)
         touched = item if item is not None and item.id in s.items else None
         return ActionResult(
             status=s.status,
             work_item_id=touched.id if touched else None,
             version=touched.version if touched else None,
-            message=f"{kind.replace('_', ' ')} recorded",
+            message=message,
         )
+
+    def _resubmitted(self, action: ActionIn, sent: ClaimSent) -> None:
+        """The edited claim went out: the payer owes a new answer, on the original's
+        timely-filing clock (which counts from the date of service)."""
+        s = self.s
+        if not s.payer_claim_control_number and action.payer_claim_number.strip():
+            s.payer_claim_control_number = action.payer_claim_number.strip()
+        previous = s.facts.charge
+        s.facts = s.facts.model_copy(update={"charge": sent.charge})
+        self._event(
+            "corrected_claim_sent",
+            revision=sent.revision_id,
+            file=sent.file,
+            frequency_code=sent.frequency,
+            charge_before=str(previous),
+            charge=str(sent.charge),
+            by=action.by.username,
+        )
+        self._close_all("corrected_claim")
+        s.submitted_on = self.today()
+        s.frequency_code = sent.frequency
+        s.acknowledged = False
+        s.decision_date = None
+        s.appeal_deadline = None
+        s.appeal_level = 0
+        self._set_status(ClaimStatus.SUBMITTED, frequency_code=sent.frequency)
+        self._arm_follow_up(anchor=start_of_day(s.submitted_on))
+
+    def _voided(self, action: ActionIn, sent: ClaimSent) -> None:
+        s = self.s
+        if not s.payer_claim_control_number and action.payer_claim_number.strip():
+            s.payer_claim_control_number = action.payer_claim_number.strip()
+        # Nothing is billed any more: what the payer paid is now owed back until its
+        # take-back posts.
+        s.facts = s.facts.model_copy(update={"charge": ZERO})
+        s.frequency_code = sent.frequency
+        s.next_follow_up_at = None
+        s.appeal_deadline = None
+        self._event(
+            "claim_voided",
+            revision=sent.revision_id,
+            file=sent.file,
+            reason=action.reason,
+            by=action.by.username,
+        )
+        self._close_all("voided")
+        self._set_status(ClaimStatus.VOIDED)
+
+    def _write_off(self, action: ActionIn, item: WorkItemSnapshot | None) -> str:
+        writable, patient = self._writable(item)
+        amount = writable if action.amount is None else action.amount
+        limit = action.write_off_limit
+        if limit is not None and amount > limit:
+            approval = self._open_item(
+                WorkItemKind.WRITE_OFF_APPROVAL,
+                balance=amount,
+                category=WorkItemKind.PATIENT_BALANCE.value if patient else "payer",
+                reason_codes=[action.reason_code],
+                expected_amount=amount,
+                next_action=(
+                    f"Approve or deny: {action.by.username} asks to write off {amount} "
+                    f"({action.reason_code}). {action.reason}".strip()
+                ),
+            )
+            approval.requested_by = action.by.username
+            self._event(
+                "write_off_requested",
+                item=approval.id,
+                amount=str(amount),
+                reason_code=action.reason_code,
+                limit=str(limit),
+                by=action.by.username,
+            )
+            return (
+                f"write-off of {amount} is above your limit of {limit}: it waits for a "
+                "supervisor's approval"
+            )
+        self._apply_write_off(amount, patient=patient, reason_code=action.reason_code)
+        return f"{amount} written off"
+
+    def _apply_write_off(self, amount: Decimal, *, patient: bool, reason_code: str) -> None:
+        s = self.s
+        s.written_off += amount
+        if patient:
+            s.patient_responsibility -= amount
+        self._fx.claim_changed = True
+        self._event("written_off", amount=str(amount), reason_code=reason_code, patient=patient)
+        if s.balance <= ZERO:
+            self._close_all("written_off")
+            self._set_status(ClaimStatus.CLOSED, written_off=str(amount), reason=reason_code)
+            return
+        if patient and s.patient_responsibility <= ZERO:
+            self._close_kinds({WorkItemKind.PATIENT_BALANCE}, "written_off")
+            return
+        if not patient and s.payer_balance <= ZERO:
+            # The payer's part is settled; what is left is the patient's.
+            self._close_kinds(PAYER_KINDS, "written_off")
+            s.next_follow_up_at = None
+            s.appeal_deadline = None
+            self._set_status(ClaimStatus.PATIENT_BALANCE, written_off=str(amount))
+            if s.open_item(WorkItemKind.PATIENT_BALANCE) is None:
+                self._open_item(WorkItemKind.PATIENT_BALANCE, balance=s.patient_responsibility)
 
     def _resolve(self, item: WorkItemSnapshot, action: ActionIn) -> None:
         s = self.s
@@ -866,6 +1250,8 @@ class ClaimMachine:
         s = self.s
         if item.kind == WorkItemKind.PATIENT_BALANCE:
             balance = s.patient_responsibility
+        elif item.kind == WorkItemKind.WRITE_OFF_APPROVAL:
+            balance = item.expected_amount or ZERO
         elif item.expected_amount is not None and item.actual_amount is not None:
             balance = max(s.payer_balance, item.expected_amount - item.actual_amount)
         else:
@@ -894,13 +1280,28 @@ class ClaimMachine:
             TimelineEvent(seq=self._next_seq(), at=self.now, event=event, data=data)
         )
 
-    def _audit(self, action: ActionIn, item: WorkItemSnapshot | None, at: datetime) -> None:
+    def _audit(
+        self,
+        action: ActionIn,
+        item: WorkItemSnapshot | None,
+        at: datetime,
+        extra: dict[str, object],
+    ) -> None:
         seq = self._next_seq()
         detail: dict[str, object] = {"item": item.id if item else None}
-        for name in ("level", "reason", "to_user", "to_queue", "reference_number"):
+        for name in (
+            "level",
+            "reason",
+            "reason_code",
+            "to_user",
+            "to_queue",
+            "reference_number",
+            "revision_id",
+        ):
             value = getattr(action, name)
             if value:
                 detail[name] = value
+        detail.update({k: v for k, v in extra.items() if v is not None})
         self._fx.audits.append(
             AuditIn(
                 key=f"{self.audit_key}:{seq}",

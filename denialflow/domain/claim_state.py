@@ -53,6 +53,8 @@ class WorkItemSnapshot(BaseModel):
     balance: Money = ZERO
     expected_amount: Money | None = None
     actual_amount: Money | None = None
+    # Who asked for this work (a write-off awaiting approval: the requester).
+    requested_by: str | None = None
     likelihood: Decimal = Decimal(1)
     urgency: Decimal = Decimal(1)
     escalation_multiplier: Decimal = Decimal(1)
@@ -116,6 +118,16 @@ class RemittancePosting(BaseModel):
     decision_date: date | None = None
     remarks: list[str] = Field(default_factory=list)
     adjustments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ClaimSent(BaseModel):
+    """A replacement (7) or void (8) 837P written to the outbound folder for a revision."""
+
+    revision_id: int
+    frequency: str
+    file: str
+    # The claim's total charge as sent (zero for a void: nothing is billed any more).
+    charge: Money
 
 
 class Projection(BaseModel):

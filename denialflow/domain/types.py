@@ -45,6 +45,8 @@ class ClaimStatus(StrEnum):
     APPEALED = "appealed"
     PATIENT_BALANCE = "patient_balance"
     CLOSED = "closed"
+    # Cancelled by a void (837P frequency 8): the payer takes back what it paid.
+    VOIDED = "voided"
 
 
 class WorkItemKind(StrEnum):
@@ -256,14 +258,23 @@ class Actor(BaseModel):
 
 ActionKind = Literal[
     "start_work",
+    "take_over",
     "call_logged",
     "appeal_filed",
     "corrected_claim",
+    "void_claim",
     "write_off",
+    "approve_write_off",
+    "deny_write_off",
     "transfer_to_patient",
     "reassign",
     "resolve",
 ]
+
+# Sizes people's text may have; the web says so before anything is sent.
+MAX_REASON = 500
+MAX_NOTE = 20_000
+MAX_SHORT = 120
 
 
 class ActionIn(BaseModel):
@@ -278,14 +289,24 @@ class ActionIn(BaseModel):
     work_item_id: str | None = None
     expected_version: int | None = None
     level: int | None = None
-    reason: str = ""
+    reason: str = Field(default="", max_length=MAX_REASON)
     to_user: str | None = None
     to_queue: str | None = None
     follow_up_date: date | None = None
-    representative: str = ""
-    reference_number: str = ""
-    outcome: str = ""
-    note: str = ""
+    representative: str = Field(default="", max_length=MAX_SHORT)
+    reference_number: str = Field(default="", max_length=80)
+    outcome: str = Field(default="", max_length=200)
+    note: str = Field(default="", max_length=MAX_NOTE)
+    # Write-offs: how much (None: all that the item is about), the adjustment reason's
+    # code from the practice's list, and the person's own limit (None: no limit) above
+    # which the write-off waits for a supervisor.
+    amount: Money | None = None
+    reason_code: str = Field(default="", max_length=40)
+    write_off_limit: Money | None = None
+    # Corrected claims: the edit (a ClaimRevision row) the replacement 837P is built from.
+    revision_id: int | None = None
+    # The payer's claim number (REF*F8) when the claim has none on file yet.
+    payer_claim_number: str = Field(default="", max_length=50)
 
 
 class ActionResult(BaseModel):

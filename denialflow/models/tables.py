@@ -87,6 +87,49 @@ class ClaimDiagnosis(SQLModel, table=True):
     code: str = Field(max_length=10)
 
 
+class ClaimRevision(SQLModel, table=True):
+    """A person's edit of a claim and the replacement (7), re-sent original (1) or void (8)
+    837P built from it. A draft becomes "sent" only once its file is in the outbound
+    folder and the claim rows hold the edit; a refused action leaves it "discarded"."""
+
+    __tablename__ = "claim_revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    frequency: str = Field(max_length=1)
+    state: str = Field(default="draft", max_length=20)
+    reason: str = ""
+    created_by: str = Field(max_length=60)
+    created_at: datetime
+    sent_at: datetime | None = None
+    file_name: str = Field(default="", max_length=255)
+    # The claim's editable fields before and after, and the differences in words.
+    before: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    after: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    changes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    charge: Decimal = money_column()
+
+
+class WriteOffReason(SQLModel, table=True):
+    """An adjustment reason a write-off may carry; the admin keeps the list."""
+
+    __tablename__ = "write_off_reason"
+
+    code: str = Field(primary_key=True, max_length=40)
+    label: str = Field(max_length=120)
+    active: bool = True
+    position: int = 0
+
+
+class WriteOffLimit(SQLModel, table=True):
+    """The most a role may write off on a claim without a supervisor's approval."""
+
+    __tablename__ = "write_off_limit"
+
+    role: str = Field(primary_key=True, max_length=20)
+    amount: Decimal = money_column()
+
+
 class Remittance(SQLModel, table=True):
     """One claim payment as posted from an 835 (or a test); `key` makes posting idempotent."""
 
@@ -103,6 +146,27 @@ class Remittance(SQLModel, table=True):
     decision_date: date | None = None
     remarks: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     posted_at: datetime
+    # What the payer wrote, kept for a payment that matched no claim so a person can find
+    # its claim: PHI, so it lives here only, never in logs or workflow payloads.
+    payer_name: str = Field(default="", max_length=120)  # 835 N1*PR
+    payer_identifier: str = Field(default="", max_length=80)  # REF*2U, else N1*PR04
+    patient_name: str = Field(default="", max_length=200)  # NM1*QC
+    subscriber_name: str = Field(default="", max_length=200)  # NM1*IL
+    member_id: str = Field(default="", max_length=80)  # NM1*IL09, else NM1*QC09
+    charge: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))  # CLP03
+    service_from: date | None = None
+    service_to: date | None = None
+    # The claim-level CAS and the SVC lines (codes, charge, paid, units, CAS, dates) as
+    # the 835 gave them, enough to post the payment once a person finds its claim.
+    claim_adjustments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    service_lines: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # A person's resolution: the claim a match was started to (until it is finished),
+    # a refund sent back to the payer, or why it was closed.
+    matching_claim_id: str | None = Field(default=None, max_length=64)
+    refund_reference: str = Field(default="", max_length=80)
+    refund_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    refunded_on: date | None = None
+    resolution_note: str = ""
 
 
 class RemittanceAdjustment(SQLModel, table=True):
@@ -262,6 +326,8 @@ class WorkItem(SQLModel, table=True):
     # Underpayments: what the contract says should have been paid, and what was.
     expected_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
     actual_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    # Who asked for this work: the requester of a write-off awaiting approval.
+    requested_by: str | None = Field(default=None, max_length=60)
     likelihood: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(6, 3)))
     urgency: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(8, 3)))
     escalation_multiplier: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(6, 2)))
@@ -324,3 +390,63 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=60)
     claim_id: str | None = Field(default=None, max_length=64)
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class UnmatchedAcknowledgement(SQLModel, table=True):
+    """A 277CA answer about a claim number denialflow does not know, kept for a person to
+    match to its claim or close. What the payer wrote is PHI: database only."""
+
+    __tablename__ = "unmatched_acknowledgement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=120)
+    file_id: int | None = Field(default=None, foreign_key="ingested_file.id", index=True)
+    # Set when a person matched it; matching_claim_id while that match is under way.
+    claim_id: str | None = Field(default=None, foreign_key="claim.id", index=True, max_length=64)
+    matching_claim_id: str | None = Field(default=None, max_length=64)
+    patient_control_number: str = Field(default="", max_length=64)  # TRN02
+    payer_claim_control_number: str = Field(default="", max_length=50)  # REF*1K
+    payer_name: str = Field(default="", max_length=120)
+    payer_identifier: str = Field(default="", max_length=80)
+    patient_name: str = Field(default="", max_length=200)
+    member_id: str = Field(default="", max_length=80)
+    charge: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))  # STC04
+    service_from: date | None = None
+    service_to: date | None = None
+    accepted: bool = False
+    category: str = Field(default="", max_length=4)  # the first STC01-1, e.g. A7
+    status_code: str = Field(default="", max_length=10)  # its STC01-2
+    statuses: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message: str = ""  # STC12
+    status_date: date | None = None
+    resolution_note: str = ""
+    received_at: datetime
+
+
+class SavedView(SQLModel, table=True):
+    """A person's named queue view: the filter and sort query string of /queue."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("username", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(foreign_key="app_user.username", index=True, max_length=60)
+    name: str = Field(max_length=60)
+    query: str = Field(default="", max_length=2000)
+    created_at: datetime
+
+
+class FeeChangePreview(SQLModel, table=True):
+    """A fee schedule change an admin has been shown and not yet confirmed: the rows of an
+    upload or an edit, and the fingerprint of the plan shown, so what is confirmed is what
+    was seen. Deleted when confirmed or cancelled, and a day after it was made."""
+
+    __tablename__ = "fee_change_preview"
+
+    id: str = Field(primary_key=True, max_length=64)
+    payer_id: str = Field(foreign_key="payer.id", index=True, max_length=40)
+    created_by: str = Field(max_length=60)
+    created_at: datetime
+    source: str = Field(default="", max_length=255)
+    rows: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    digest: str = Field(max_length=64)

@@ -49,8 +49,11 @@ def _address(values: dict[str, str], prefix: str = "") -> Address | None:
     )
 
 
-def claim_out(claim: ClaimIn, payer: Payer) -> ClaimOut:
-    """Our claim as the 837P writer takes it; raises ValueError naming what is missing."""
+def claim_out(
+    claim: ClaimIn, payer: Payer, frequency: str = "1", payer_claim_control_number: str = ""
+) -> ClaimOut:
+    """Our claim as the 837P writer takes it; raises ValueError naming what is missing.
+    A replacement (7) or void (8) names the payer's claim it replaces (REF*F8)."""
     from denialflow.edi.outbound import Patient, Subscriber
 
     patient_last, patient_first = _split_name(claim.patient_name)
@@ -95,6 +98,8 @@ def claim_out(claim: ClaimIn, payer: Payer) -> ClaimOut:
             subscriber=subscriber,
             patient=patient,
             place_of_service=claim.place_of_service,
+            frequency=frequency,
+            payer_claim_control_number=payer_claim_control_number or None,
             diagnoses=[d.replace(".", "").upper() for d in claim.diagnoses],
             lines=[
                 ClaimLineOut(
@@ -154,13 +159,7 @@ def billing_provider(settings: Settings) -> BillingProvider:
     )
 
 
-def write_claim_batch(
-    settings: Settings, claims: list[tuple[ClaimIn, Payer]], name_hint: str = "claims"
-) -> Path | None:
-    """Write one 837P for the claims; returns its path (None when there is nothing)."""
-    if not claims:
-        return None
-    control = _control_number()
+def _batch(settings: Settings, claims: list[ClaimOut], control: int) -> str:
     batch = ProfessionalBatch(
         interchange=interchange_settings(settings, control),
         submitter=Submitter(
@@ -171,14 +170,63 @@ def write_claim_batch(
         ),
         receiver=Receiver(name="CLEARINGHOUSE", id=settings.receiver_id),
         billing_provider=billing_provider(settings),
-        claims=[claim_out(c, p) for c, p in claims],
+        claims=claims,
     )
-    text = write_837p(batch)
-    folder = settings.outbound
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"837P-{control:09d}-{Path(name_hint).stem}.x12"
+    return write_837p(batch)
+
+
+def _publish(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
     # Appear whole or not at all: a clearinghouse client may pick files up any moment.
     os.replace(tmp, path)
+
+
+def write_claim_batch(
+    settings: Settings, claims: list[tuple[ClaimIn, Payer]], name_hint: str = "claims"
+) -> Path | None:
+    """Write one 837P for the claims; returns its path (None when there is nothing)."""
+    if not claims:
+        return None
+    control = _control_number()
+    text = _batch(settings, [claim_out(c, p) for c, p in claims], control)
+    folder = settings.outbound
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"837P-{control:09d}-{Path(name_hint).stem}.x12"
+    _publish(path, text)
+    return path
+
+
+FREQUENCY_FILE_NAMES = {"1": "resubmitted", "7": "corrected", "8": "void"}
+
+
+def revision_path(settings: Settings, claim_id: str, revision_id: int, frequency: str) -> Path:
+    """One file per revision, so a retried activity finds the file it already wrote
+    instead of sending the payer a second copy."""
+    kind = FREQUENCY_FILE_NAMES[frequency]
+    return settings.outbound / f"837P-{kind}-{claim_id}-r{revision_id}.x12"
+
+
+def write_claim_revision(
+    settings: Settings,
+    claim: ClaimIn,
+    payer: Payer,
+    *,
+    revision_id: int,
+    frequency: str,
+    payer_claim_control_number: str,
+) -> Path:
+    """Write the 837P of a corrected (7), re-sent (1) or voided (8) claim, once; raises
+    ValueError naming what the writer refuses (a replacement without the payer's claim
+    number, a line it cannot write)."""
+    path = revision_path(settings, claim.id, revision_id, frequency)
+    if path.exists():
+        return path
+    out = claim_out(claim, payer, frequency, payer_claim_control_number)
+    problems = claim_problems(out)
+    if problems:
+        raise ValueError("; ".join(problems))
+    text = _batch(settings, [out], _control_number())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _publish(path, text)
     return path

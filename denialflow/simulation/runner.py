@@ -201,6 +201,8 @@ def _action(event: EventSpec) -> ActionIn:
         reference_number=spec.reference_number,
         outcome=spec.outcome,
         note=spec.note,
+        reason_code=spec.reason_code,
+        amount=spec.amount,
     )
 
 

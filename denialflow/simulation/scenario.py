@@ -25,7 +25,9 @@ Times are whole minutes in UTC (a bare date means midnight UTC).
               amount}], remarks, payer_claim_control_number, decision_date (default: at)}
       action: {kind, by, role (default specialist; supervisor for reassign), item, level,
                reason, to (reassign: a username or queue:NAME), follow_up_date,
-               representative, reference_number, outcome, note}
+               representative, reference_number, outcome, note, reason_code and
+               amount (write-offs)}; a corrected claim or void needs an edited claim
+               and an 837P, which a simulation never writes, so it is refused
 
 The two forms of `payers` say the same thing (an id listed twice is a mistake in either):
 
@@ -73,6 +75,7 @@ from denialflow.domain.types import (
     ActionKind,
     AdjustmentGroup,
     EscalationPolicy,
+    Money,
     PayerRules,
     Role,
     WorkItemKind,
@@ -400,6 +403,9 @@ class ActionSpec(_Strict):
     reference_number: Text = ""
     outcome: Text = ""
     note: Text = ""
+    # Write-offs: the adjustment reason's code and how much (all that is owed if left out).
+    reason_code: Text = ""
+    amount: Money | None = None
 
     @model_validator(mode="after")
     def _target(self) -> ActionSpec:

@@ -32,6 +32,7 @@ ITEM_FIELDS = [
     "category",
     "reason_codes",
     "next_action",
+    "requested_by",
     "opened_at",
     "due_at",
     "snoozed_until",

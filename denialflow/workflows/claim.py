@@ -158,7 +158,18 @@ class ClaimWorkflow:
             # Checked again under the lock: two updates accepted in the same task both
             # passed the validator against the same state, and only the first may win.
             try:
-                result, effects = self.machine.act(action, self.now(), recorded_at=workflow.now())
+                self.machine.check(action, self.now())
+            except ActionRejected as err:
+                raise _refusal(err) from None
+            sent = None
+            if action.kind in ("corrected_claim", "void_claim"):
+                # The file goes out before the claim says it did; if it cannot be
+                # written, the action is refused and the claim is as it was.
+                sent = await self._send_revision(action)
+            try:
+                result, effects = self.machine.act(
+                    action, self.now(), recorded_at=workflow.now(), sent=sent
+                )
             except ActionRejected as err:
                 raise _refusal(err) from None
             await self._flush(effects)
@@ -206,6 +217,34 @@ class ClaimWorkflow:
             for item_id in effects.status_inquiries:
                 reported.extend(await self._send_status_inquiry(item_id))
             await self._flush(reported)
+
+    async def _send_revision(self, action: ActionIn) -> contract.ClaimSent:
+        assert action.revision_id is not None, "checked by the machine"
+        s = self.machine.s
+        try:
+            return await workflow.execute_activity(
+                contract.ACTIVITY_SEND_CLAIM_REVISION,
+                contract.ClaimRevisionRequest(
+                    claim_id=s.facts.claim_id,
+                    revision_id=action.revision_id,
+                    frequency="8"
+                    if action.kind == "void_claim"
+                    else self.machine.correction_frequency(),
+                    payer_claim_control_number=s.payer_claim_control_number
+                    or action.payer_claim_number.strip(),
+                ),
+                result_type=contract.ClaimSent,
+                start_to_close_timeout=self.activity_timeout,
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as err:
+            cause = err.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(err)
+            raise ApplicationError(
+                f"the 837P was not sent, so nothing changed: {reason}",
+                type="ActionRejected",
+                non_retryable=True,
+            ) from None
 
     async def _send_status_inquiry(self, item_id: str) -> Effects:
         """Ask the payer (276) about a silent claim; a claim we cannot describe well

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from denialflow.domain.claim_state import ClaimState, Projection, workflow_id
+from denialflow.domain.claim_state import ClaimSent, ClaimState, Projection, workflow_id
 from denialflow.domain.types import ClaimFacts, PayerRules
 
 __all__ = [
     "ACTIVITY_PROJECT_CLAIM",
+    "ACTIVITY_SEND_CLAIM_REVISION",
     "ACTIVITY_WRITE_STATUS_INQUIRY",
     "QUERY_STATE",
     "SIGNAL_ACKNOWLEDGEMENT",
@@ -24,6 +25,8 @@ __all__ = [
     "UPDATE_POST_ACKNOWLEDGEMENT",
     "UPDATE_POST_REMITTANCE",
     "WORKFLOW_NAME",
+    "ClaimRevisionRequest",
+    "ClaimSent",
     "ClaimWorkflowInput",
     "ClaimWorkflowRun",
     "Projection",
@@ -45,6 +48,9 @@ QUERY_STATE = "state"  # -> ClaimState
 ACTIVITY_PROJECT_CLAIM = "project_claim"
 # Activity: writes a 276 for a follow-up item; returns the file name.
 ACTIVITY_WRITE_STATUS_INQUIRY = "write_status_inquiry"
+# Activity: applies a claim revision to the claim's rows and writes its 837P (once);
+# ClaimRevisionRequest -> ClaimSent.
+ACTIVITY_SEND_CLAIM_REVISION = "send_claim_revision"
 
 
 class ClaimWorkflowInput(BaseModel):
@@ -71,3 +77,13 @@ class ClaimWorkflowRun(BaseModel):
 class StatusInquiryRequest(BaseModel):
     claim_id: str
     item_id: str
+
+
+class ClaimRevisionRequest(BaseModel):
+    """Send revision `revision_id` of a claim as frequency 1, 7 or 8. Only ids cross
+    Temporal: the edit itself (codes, diagnoses) stays in the database."""
+
+    claim_id: str
+    revision_id: int
+    frequency: str
+    payer_claim_control_number: str = ""

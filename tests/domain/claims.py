@@ -16,6 +16,7 @@ from typing import Any
 from denialflow.domain.claim_machine import ClaimMachine, Effects, new_claim_state
 from denialflow.domain.claim_state import (
     AuditIn,
+    ClaimSent,
     ClaimSnapshot,
     NoteIn,
     RemittancePosting,
@@ -182,7 +183,9 @@ class ClaimRun:
     def deny(
         self, reason: str = "50", amount: str | None = None, group: str = "CO", **kw: Any
     ) -> Effects:
+        """A denial; like every real one it carries the payer's claim number (CLP07)."""
         amount = amount if amount is not None else str(self.charge)
+        kw.setdefault("icn", "ICN-1")
         return self.remit(status_code="4", adjustments=[(group, reason, amount)], **kw)
 
     def ack(
@@ -216,8 +219,24 @@ class ClaimRun:
     def action(self, kind: str, by: Actor = SAM, **kw: Any) -> ActionIn:
         return ActionIn(kind=kind, by=by, **kw)
 
-    def act(self, kind: str, by: Actor = SAM, **kw: Any) -> ActionResult:
-        result, effects = self.machine.act(self.action(kind, by, **kw), self.now)
+    def act(
+        self, kind: str, by: Actor = SAM, sent: ClaimSent | None = None, **kw: Any
+    ) -> ActionResult:
+        """A person's action; a correction or void comes with the 837P the workflow
+        would have written for it (revision 1 unless told)."""
+        if kind in ("corrected_claim", "void_claim"):
+            kw.setdefault("revision_id", 1)
+            if sent is None:
+                void = kind == "void_claim"
+                sent = ClaimSent(
+                    revision_id=kw["revision_id"],
+                    frequency="8" if void else self.machine.correction_frequency(),
+                    file=f"837P-r{kw['revision_id']}.x12",
+                    charge=Decimal("0") if void else self.machine.s.facts.charge,
+                )
+        if kind == "write_off":
+            kw.setdefault("reason_code", "administrative")
+        result, effects = self.machine.act(self.action(kind, by, **kw), self.now, sent=sent)
         self._record(effects)
         return result
 
@@ -249,9 +268,10 @@ def silent() -> ClaimRun:
     return claim
 
 
-def denied(reason: str = "50", charge: str = "500.00") -> ClaimRun:
+def denied(reason: str = "50", charge: str = "500.00", icn: str = "ICN-1") -> ClaimRun:
+    """Denied in full (CO group) by a payer that numbered the claim `icn`."""
     claim = ClaimRun(charge=charge)
-    claim.deny(reason, amount=charge)
+    claim.deny(reason, amount=charge, icn=icn)
     return claim
 
 

@@ -11,12 +11,14 @@ from decimal import Decimal
 import pytest
 
 from denialflow.domain.claim_machine import PERSON_ACTIONS, ActionConflict, ActionRejected
+from denialflow.domain.claim_state import ClaimSent
 from denialflow.domain.types import ClaimStatus, WorkItemState
 from tests.domain.claims import (
     ALEX,
     CASEY,
     JORDAN,
     MONDAY,
+    PAYERS,
     RILEY,
     SAM,
     ClaimRun,
@@ -105,7 +107,7 @@ def test_the_same_person_starting_their_own_item_again_is_not_a_conflict() -> No
             {"kind": "write_off", "by": RILEY, "use_version": True, "reason": "small balance"},
             "was changed .* assigned to sam",
         ),
-        ({"kind": "start_work", "by": RILEY}, "sam is already working"),
+        ({"kind": "start_work", "by": RILEY}, "sam is working work item"),
     ],
     ids=[
         "two people start the same item from the same version: the second conflicts",
@@ -174,8 +176,8 @@ REFUSALS: list = [
     pytest.param(
         denied,
         "write_off",
-        {"reason": "  "},
-        "a write-off needs a reason",
+        {"reason_code": "  "},
+        "a write-off needs an adjustment reason",
         id="a write-off without a reason is refused",
     ),
     pytest.param(
@@ -196,7 +198,7 @@ REFUSALS: list = [
         underpaid_against_contract,
         "transfer_to_patient",
         {},
-        "no payer balance is left",
+        "the payer assigned nothing to the patient",
         id="a contract shortfall the payer booked as contractual cannot move to the patient",
     ),
     pytest.param(
@@ -477,10 +479,11 @@ def test_a_corrected_claim_goes_back_to_submitted_with_a_new_clock() -> None:
     assert claim.item("follow_up").opened_at == midnight(date(2026, 4, 11))
 
 
-def test_a_rejected_claim_can_be_corrected() -> None:
+def test_a_rejected_claim_is_corrected_as_a_new_original() -> None:
+    # Rejected at the front door, it was never adjudicated: no payer claim to replace.
     claim = rejected()
     claim.act("corrected_claim")
-    assert (claim.status, claim.claim.frequency_code) == (ClaimStatus.SUBMITTED, "7")
+    assert (claim.status, claim.claim.frequency_code) == (ClaimStatus.SUBMITTED, "1")
     assert claim.open_items() == []
 
 
@@ -514,36 +517,277 @@ def test_a_write_off_after_a_partial_payment_writes_off_only_what_is_left() -> N
     )
 
 
-@pytest.mark.parametrize(
-    ("setup", "moved", "patient_balance"),
-    [
-        (lambda: denied("96", charge="150.00"), "150.00", "150.00"),
-        (underpaid_with_patient_share, "50.00", "100.00"),
-    ],
-    ids=[
-        "a non-covered denial moves the whole balance to the patient",
-        "a shortfall moves to the patient on top of the deductible already owed",
-    ],
-)
-def test_transfer_to_patient_moves_the_payer_balance(
-    setup: Callable[[], ClaimRun], moved: str, patient_balance: str
-) -> None:
-    claim = setup()
-    appealable = claim.open_items("denial") + claim.open_items("underpayment")
+def patient_denial() -> ClaimRun:
+    claim = ClaimRun(charge="150.00")
+    claim.deny("204", amount="150.00", group="PR", pr="150.00")
+    return claim
+
+
+def test_a_denial_the_payer_marks_as_the_patients_moves_to_the_patient() -> None:
+    claim = patient_denial()
+    denial = claim.item("denial")
     claim.act("transfer_to_patient")
     snap = claim.claim
-    assert snap.status == ClaimStatus.PATIENT_BALANCE
-    assert snap.patient_responsibility == D(patient_balance)
-    assert snap.appeal_deadline is None
-    (item,) = claim.open_items()
-    assert (item.kind, item.queue, item.balance) == (
-        "patient_balance",
-        "patient",
-        D(patient_balance),
+    assert (snap.status, snap.patient_responsibility, snap.appeal_deadline) == (
+        ClaimStatus.PATIENT_BALANCE,
+        D("150.00"),
+        None,
     )
-    assert [claim.items[i.id].outcome for i in appealable] == ["to_patient"]
-    status = claim.timeline("claim_status")[-1]
-    assert status.data["transferred"] == moved
+    (item,) = claim.open_items()
+    assert (item.kind, item.queue, item.balance) == ("patient_balance", "patient", D("150.00"))
+    assert claim.items[denial.id].outcome == "to_patient"
+    assert claim.timeline("claim_status")[-1].data["transferred"] == "150.00"
+
+
+@pytest.mark.parametrize(
+    ("reason", "named"),
+    [("197", "CO-197"), ("16", "CO-16"), ("96", "CO-96")],
+    ids=["CO-197 (no authorization)", "CO-16 (missing information)", "CO-96 (non-covered)"],
+)
+def test_a_contractual_denial_cannot_be_billed_to_the_patient(reason: str, named: str) -> None:
+    claim = denied(reason, charge="150.00")
+    before = _unchanged(claim)
+    with pytest.raises(ActionRejected, match=f"{named} is the practice's to resolve"):
+        claim.act("transfer_to_patient")
+    assert _unchanged(claim) == before
+
+
+def test_a_patient_share_already_billed_is_not_transferred_twice() -> None:
+    claim = underpaid_with_patient_share()
+    with pytest.raises(ActionRejected, match=r"share \(50.00\) is already on the patient"):
+        claim.act("transfer_to_patient")
+
+
+# --- write-offs: reasons, amounts, limits, approval --------------------------------
+
+
+def test_a_partial_write_off_leaves_the_rest_to_work() -> None:
+    claim = denied("50", charge="200.00")
+    result = claim.act("write_off", amount="30.00", reason_code="small_balance")
+    assert result.status == ClaimStatus.DENIED
+    snap = claim.claim
+    assert (snap.written_off, snap.balance) == (D("30.00"), D("170.00"))
+    assert claim.item("denial").balance == D("170.00")
+    (event,) = claim.timeline("written_off")
+    assert event.data == {"amount": "30.00", "reason_code": "small_balance", "patient": False}
+    (audit,) = [a for a in claim.audits if a.action == "write_off"]
+    assert (audit.detail["reason_code"], audit.detail["amount"]) == ("small_balance", "30.00")
+
+
+@pytest.mark.parametrize(
+    ("amount", "match"),
+    [
+        ("0.00", "must be more than 0.00"),
+        ("-5.00", "must be more than 0.00"),
+        ("500.01", r"more than what the payer owes on this claim \(500.00\)"),
+    ],
+)
+def test_a_write_off_amount_outside_the_balance_is_refused(amount: str, match: str) -> None:
+    claim = denied()
+    before = _unchanged(claim)
+    with pytest.raises(ActionRejected, match=match):
+        claim.act("write_off", amount=amount)
+    assert _unchanged(claim) == before
+
+
+def test_a_patient_balance_write_off_takes_only_the_patients_share() -> None:
+    claim = patient_balance()  # 40.00 owed by the patient
+    with pytest.raises(ActionRejected, match=r"more than the patient's balance.*\(40.00\)"):
+        claim.act("write_off", amount="41.00", work_item_id=claim.item("patient_balance").id)
+    claim.act("write_off", reason_code="charity", work_item_id=claim.item("patient_balance").id)
+    snap = claim.claim
+    assert (snap.status, snap.written_off, snap.patient_responsibility, snap.balance) == (
+        ClaimStatus.CLOSED,
+        D("40.00"),
+        D("0.00"),
+        D("0.00"),
+    )
+
+
+def test_a_write_off_above_the_limit_waits_for_a_supervisor_then_applies() -> None:
+    claim = denied()
+    claim.act("start_work", work_item_id=claim.item("denial").id)
+    result = claim.act(
+        "write_off",
+        amount="400.00",
+        reason_code="bad_debt",
+        reason="payer out of business",
+        write_off_limit="100.00",
+    )
+    assert "above your limit of 100.00" in result.message
+    # Nothing is written off yet; the denial stays the requester's.
+    assert (claim.claim.written_off, claim.status) == (D("0.00"), ClaimStatus.DENIED)
+    assert claim.item("denial").assignee == "sam"
+    approval = claim.item("write_off_approval")
+    assert (approval.queue, approval.expected_amount, approval.requested_by) == (
+        "approvals",
+        D("400.00"),
+        "sam",
+    )
+    assert approval.reason_codes == ["bad_debt"]
+    assert approval.priority > 0
+    with pytest.raises(ActionRejected, match="already waiting for approval"):
+        claim.act("write_off", amount="10.00", work_item_id=claim.item("denial").id)
+    with pytest.raises(ActionRejected, match="only a supervisor or an admin approves"):
+        claim.act("approve_write_off", by=RILEY, work_item_id=approval.id)
+    claim.act("approve_write_off", by=CASEY, work_item_id=approval.id)
+    snap = claim.claim
+    assert (snap.written_off, snap.balance, snap.status) == (
+        D("400.00"),
+        D("100.00"),
+        ClaimStatus.DENIED,
+    )
+    assert claim.items[approval.id].outcome == "approved"
+    (approved,) = claim.timeline("write_off_approved")
+    assert (approved.data["requested_by"], approved.data["by"]) == ("sam", "casey")
+
+
+def test_a_denied_write_off_changes_no_money_and_says_why() -> None:
+    claim = denied()
+    claim.act("write_off", amount="400.00", write_off_limit="100.00")
+    approval = claim.item("write_off_approval")
+    with pytest.raises(ActionRejected, match="say why"):
+        claim.act("deny_write_off", by=CASEY, work_item_id=approval.id)
+    claim.act("deny_write_off", by=CASEY, work_item_id=approval.id, reason="appeal it first")
+    assert claim.claim.written_off == D("0.00")
+    assert claim.items[approval.id].outcome == "denied"
+    assert claim.timeline("write_off_denied")[0].data["reason"] == "appeal it first"
+    assert claim.open_items("denial")
+
+
+def test_a_supervisor_does_not_approve_their_own_write_off() -> None:
+    claim = denied()
+    claim.act("write_off", by=CASEY, amount="400.00", write_off_limit="100.00")
+    approval = claim.item("write_off_approval")
+    with pytest.raises(ActionRejected, match="you asked for this write-off"):
+        claim.act("approve_write_off", by=CASEY, work_item_id=approval.id)
+    claim.act("approve_write_off", by=ALEX, work_item_id=approval.id)
+    assert claim.claim.written_off == D("400.00")
+
+
+def test_an_approval_after_a_payment_shrank_the_balance_is_refused() -> None:
+    claim = denied()
+    claim.act("write_off", amount="400.00", write_off_limit="100.00")
+    approval = claim.item("write_off_approval")
+    claim.remit(paid="200.00", adjustments=[("CO", "45", "0.00")])
+    with pytest.raises(ActionRejected, match="the balance changed since the request"):
+        claim.act("approve_write_off", by=CASEY, work_item_id=approval.id)
+
+
+# --- someone else's work: take it over first ----------------------------------------
+
+
+def test_acting_on_someone_elses_item_asks_for_a_take_over_first() -> None:
+    claim = denied()
+    item = claim.item("denial")
+    claim.act("start_work", by=SAM, work_item_id=item.id)
+    before = _unchanged(claim)
+    with pytest.raises(ActionConflict, match="sam is working work item .* take it over first"):
+        claim.act("write_off", by=RILEY, work_item_id=item.id)
+    assert _unchanged(claim) == before
+    claim.act("take_over", by=RILEY, work_item_id=item.id)
+    assert claim.item("denial").assignee == "riley"
+    (event,) = claim.timeline("work_item_taken_over")
+    assert (event.data["from_user"], event.data["by"]) == ("sam", "riley")
+    (audit,) = [a for a in claim.audits if a.action == "take_over"]
+    assert audit.detail["from_user"] == "sam"
+    claim.act("write_off", by=RILEY, work_item_id=item.id)
+    assert claim.status == ClaimStatus.CLOSED
+
+
+def test_taking_over_an_item_nobody_else_has_is_refused() -> None:
+    claim = denied()
+    with pytest.raises(ActionRejected, match="not assigned to anyone else"):
+        claim.act("take_over", by=RILEY, work_item_id=claim.item("denial").id)
+
+
+# --- follow-up dates stay within the claim's deadlines ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "match"),
+    [
+        (date(9999, 12, 31), "more than 180 days away"),
+        (date(2026, 9, 30), "more than 180 days away"),
+    ],
+)
+def test_a_follow_up_too_far_out_is_refused(follow_up: date, match: str) -> None:
+    claim = silent()
+    with pytest.raises(ActionRejected, match=match):
+        claim.act("call_logged", outcome="in process", follow_up_date=follow_up)
+
+
+def test_a_follow_up_after_the_timely_filing_deadline_is_refused() -> None:
+    # Served a year ago: timely filing (365 days from service) ends within the month.
+    limit = PAYERS["commercial-uhc"].timely_filing_days
+    claim = ClaimRun(service=MONDAY - timedelta(days=limit - 45))
+    claim.advance(days=31)
+    deadline = claim.item("follow_up").deadline_at
+    assert deadline is not None
+    with pytest.raises(
+        ActionRejected, match=f"after this claim's timely filing deadline \\({deadline}\\)"
+    ):
+        claim.act("call_logged", outcome="in process", follow_up_date=deadline + timedelta(days=1))
+    claim.act("call_logged", outcome="in process", follow_up_date=deadline)
+
+
+# --- corrected claims and voids ----------------------------------------------------
+
+
+def test_a_correction_needs_the_payers_claim_number() -> None:
+    claim = ClaimRun()
+    claim.remit(status_code="4", adjustments=[("CO", "16", "500.00")])  # no CLP07
+    before = _unchanged(claim)
+    with pytest.raises(ActionRejected, match=r"must name the payer's claim number \(REF\*F8\)"):
+        claim.act("corrected_claim")
+    assert _unchanged(claim) == before
+    # Given by the person (from a call), it is kept for the 837P and later ones.
+    claim.act("corrected_claim", payer_claim_number="ICN-CALL-7")
+    assert claim.claim.payer_claim_control_number == "ICN-CALL-7"
+
+
+def test_a_correction_records_the_file_and_the_new_charge() -> None:
+    claim = denied("4", charge="500.00")
+    sent = ClaimSent(revision_id=3, frequency="7", file="837P-r3.x12", charge="450.00")
+    claim.act("corrected_claim", revision_id=3, sent=sent)
+    (event,) = claim.timeline("corrected_claim_sent")
+    assert event.data == {
+        "revision": 3,
+        "file": "837P-r3.x12",
+        "frequency_code": "7",
+        "charge_before": "500.00",
+        "charge": "450.00",
+        "by": "sam",
+    }
+    assert claim.claim.balance == D("450.00")
+    (audit,) = [a for a in claim.audits if a.action == "corrected_claim"]
+    assert (audit.detail["file"], audit.detail["revision_id"]) == ("837P-r3.x12", 3)
+
+
+def test_a_void_closes_the_claim_and_a_take_back_keeps_it_voided() -> None:
+    claim = ClaimRun()
+    claim.remit(paid="300.00", adjustments=[("CO", "45", "100.00")], icn="ICN-9")
+    with pytest.raises(ActionRejected, match="a void needs a reason"):
+        claim.act("void_claim")
+    claim.act("void_claim", reason="billed to the wrong patient")
+    snap = claim.claim
+    assert (snap.status, snap.frequency_code) == (ClaimStatus.VOIDED, "8")
+    assert claim.open_items() == []
+    # Nothing is billed any more: until the payer takes its payment (and its contractual
+    # adjustment) back, the claim shows what the practice owes.
+    assert snap.balance == D("-400.00")
+    claim.remit(
+        paid="-300.00", status_code="22", adjustments=[("CO", "45", "-100.00")], key="era-22"
+    )
+    snap = claim.claim
+    assert (snap.status, snap.paid, snap.balance) == (ClaimStatus.VOIDED, D("0.00"), D("0.00"))
+    assert claim.machine.next_wake(claim.now) is None
+
+
+def test_a_claim_the_payer_never_numbered_cannot_be_voided() -> None:
+    claim = silent()
+    with pytest.raises(ActionRejected, match="nothing to void"):
+        claim.act("void_claim", reason="duplicate")
 
 
 # --- reassign -----------------------------------------------------------------------------

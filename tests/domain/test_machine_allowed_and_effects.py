@@ -77,15 +77,34 @@ def snoozed_denial() -> ClaimRun:
     return claim
 
 
+# A contractual (CO) denial by a payer that numbered the claim: it can be corrected or
+# voided, never moved to the patient.
 EVERY_FOR_A_DENIAL = [
     "start_work",
     "call_logged",
     "appeal_filed",
     "corrected_claim",
+    "void_claim",
     "write_off",
-    "transfer_to_patient",
     "resolve",
 ]
+# A shortfall on a payment that carried no payer claim number: no correction or void
+# can name the claim yet.
+FOR_A_SHORTFALL = ["start_work", "call_logged", "appeal_filed", "write_off", "resolve"]
+
+
+def patient_denial() -> ClaimRun:
+    """Denied as the patient's (PR-204: not covered by the patient's plan)."""
+    claim = ClaimRun(charge="150.00")
+    claim.deny("204", amount="150.00", group="PR", pr="150.00", icn="ICN-2")
+    return claim
+
+
+def write_off_waiting() -> ClaimRun:
+    claim = denied()
+    claim.act("write_off", amount="400.00", write_off_limit="100.00")
+    return claim
+
 
 OFFERS = [
     pytest.param(
@@ -120,8 +139,8 @@ OFFERS = [
         denial_in_progress,
         "denial",
         RILEY,
-        [k for k in EVERY_FOR_A_DENIAL if k != "start_work"],
-        id="start work is hidden from others while the denial is in progress",
+        ["take_over"],
+        id="others may only take over a denial someone is working",
     ),
     pytest.param(
         snoozed_denial,
@@ -155,29 +174,47 @@ OFFERS = [
         underpaid,
         "underpayment",
         SAM,
-        EVERY_FOR_A_DENIAL,
+        FOR_A_SHORTFALL,
         id="an underpayment offers an appeal like a denial",
     ),
     pytest.param(
         underpaid_against_contract,
         "underpayment",
         SAM,
-        [k for k in EVERY_FOR_A_DENIAL if k != "transfer_to_patient"],
+        [k for k in FOR_A_SHORTFALL if k != "write_off"],
         id="a contract shortfall the payer booked as contractual offers no transfer",
     ),
     pytest.param(
         underpaid_with_patient_share,
         "patient_balance",
         SAM,
+        ["start_work", "call_logged", "write_off", "resolve"],
+        id="the patient's balance on a partly paid claim offers no appeal of its own",
+    ),
+    pytest.param(
+        patient_denial,
+        "denial",
+        SAM,
         [
-            "start_work",
-            "call_logged",
-            "corrected_claim",
-            "write_off",
+            *[k for k in EVERY_FOR_A_DENIAL if k not in ("write_off", "resolve")],
             "transfer_to_patient",
             "resolve",
         ],
-        id="the patient's balance on a partly paid claim offers no appeal of its own",
+        id="a denial the payer marks as the patient's offers a transfer",
+    ),
+    pytest.param(
+        write_off_waiting,
+        "write_off_approval",
+        CASEY,
+        ["approve_write_off", "deny_write_off", "reassign"],
+        id="a write-off waiting for approval offers the supervisor approve and deny",
+    ),
+    pytest.param(
+        write_off_waiting,
+        "write_off_approval",
+        SAM,
+        [],
+        id="the requester cannot approve their own write-off",
     ),
     pytest.param(
         patient_balance,
@@ -197,7 +234,7 @@ OFFERS = [
         appealed_and_waiting,
         "appeal_follow_up",
         SAM,
-        ["start_work", "call_logged", "write_off", "resolve"],
+        ["start_work", "call_logged", "void_claim", "write_off", "resolve"],
         id="a pending appeal's follow-up offers no second appeal",
     ),
 ]
@@ -255,6 +292,8 @@ def test_every_offered_action_is_then_accepted() -> None:
                 work_item_id=item.id,
                 reason="r",
                 outcome="o",
+                reason_code="small_balance",
+                revision_id=1,
                 to_queue="coding",
                 follow_up_date=claim.now.date() + timedelta(days=1),
             )

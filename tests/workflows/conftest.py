@@ -39,7 +39,15 @@ from tests.conftest import eventually
 
 
 class Harness:
-    def __init__(self, env: WorkflowEnvironment, client: Client, engine: Engine, tq: str) -> None:
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        client: Client,
+        engine: Engine,
+        tq: str,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
         self.env = env
         self.client = client
         self.engine = engine
@@ -70,6 +78,12 @@ class Harness:
             patient_birth_date=date(1970, 5, 17),
             patient_gender="F",
             member_id="MBR0001",
+            patient_address={
+                "line1": "1 MAIN ST",
+                "city": "SPRINGFIELD",
+                "state": "IL",
+                "zip": "62701",
+            },
             service_date=service,
             submitted_on=submitted,
             diagnoses=["J20.9"],
@@ -106,6 +120,7 @@ class Harness:
         pr: str = "0",
         adjustments: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
         decision_days_ago: int = 0,
+        icn: str = "",
     ) -> RemittanceResult:
         self._remits += 1
         remit = RemittanceIn(
@@ -115,10 +130,13 @@ class Harness:
             patient_responsibility=pr,
             adjustments=[AdjustmentIn(group=g, reason=r, amount=a) for g, r, a in adjustments],
             decision_date=(await self.today()) - timedelta(days=decision_days_ago),
+            payer_claim_control_number=icn,
         )
         return await post_remittance(self.client, claim_id, remit)
 
     async def deny(self, claim_id: str, reason: str = "50", amount: str = "500.00", **kw: Any):
+        """A denial carrying the payer's claim number, ICN-<claim id>, as real ones do."""
+        kw.setdefault("icn", f"ICN-{claim_id}")
         return await self.remit(
             claim_id, paid="0", status_code="4", adjustments=[("CO", reason, amount)], **kw
         )
@@ -183,6 +201,6 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     settings = Settings(DENIALFLOW_VAR_DIR=str(tmp_path / "var"))
     async with build_worker(client, engine, task_queue, settings=settings):
-        h = Harness(env, client, engine, task_queue)
+        h = Harness(env, client, engine, task_queue, settings)
         yield h
         await h.terminate_all()

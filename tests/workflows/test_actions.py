@@ -42,10 +42,10 @@ async def test_write_off_needs_a_reason_then_closes_the_claim(harness: Harness) 
     await harness.submit("AC-4", charge="90.00")
     await harness.deny("AC-4", reason="29", amount="90.00")
     await harness.wait_item("AC-4", "denial")
-    with pytest.raises(ActionRefused, match="reason"):
-        await harness.act("AC-4", "write_off", reason="  ")
+    with pytest.raises(ActionRefused, match="needs an adjustment reason"):
+        await harness.act("AC-4", "write_off", reason="no proof")
     assert harness.claim("AC-4").status == "denied"
-    await harness.act("AC-4", "write_off", reason="timely filing, no proof")
+    await harness.act("AC-4", "write_off", reason_code="timely_filing", reason="no proof")
     claim = await harness.wait_status("AC-4", "closed")
     assert claim.written_off == Decimal("90.00")
     assert claim.balance == Decimal("0.00")
