@@ -10,18 +10,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from denialflow.domain.claim_machine import ClaimMachine
+from denialflow.domain.claim_machine import ActionConflict, ActionRejected, ClaimMachine
 from denialflow.domain.rules.carc import route
 from denialflow.domain.rules.deadlines import days_until
 from denialflow.domain.types import (
+    CENT,
+    MAX_NOTE,
+    MAX_REASON,
     ActionIn,
     Actor,
     PayerRules,
@@ -32,7 +37,6 @@ from denialflow.models.tables import (
     AuditEvent,
     Claim,
     ClaimDiagnosis,
-    ClaimEvent,
     ClaimLine,
     Note,
     Payer,
@@ -40,11 +44,15 @@ from denialflow.models.tables import (
     RemittanceAdjustment,
     WorkItem,
 )
+from denialflow.store import revisions
 from denialflow.store.claims import claim_state
+from denialflow.store.write_offs import write_off_limit, write_off_reason, write_off_reasons
+from denialflow.web.access import read_only_reason
 from denialflow.web.deps import Forbidden, SessionDep, TemporalDep, Viewer, Worker, audit_denied
 from denialflow.web.queries import can_see_claim, explain_priority
 from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
+from denialflow.web.timeline import appeals_filed, local_time, practice_tz, timeline
 from denialflow.workflows.claim_client import ActionRefused, act
 
 router = APIRouter(tags=["claims"])
@@ -53,13 +61,21 @@ router = APIRouter(tags=["claims"])
 # Reassigning is the supervisor's, on the team page.
 ACTIONS: dict[str, str] = {
     "start_work": "Start work",
+    "take_over": "Take over",
     "call_logged": "Log payer call",
     "appeal_filed": "File appeal",
-    "corrected_claim": "Submit corrected claim",
+    # Offered as a link to the editor (/claims/{id}/correct), which sends the 837P.
+    "corrected_claim": "Correct and resend",
+    "void_claim": "Void claim",
     "write_off": "Write off",
+    "approve_write_off": "Approve write-off",
+    "deny_write_off": "Deny write-off",
     "transfer_to_patient": "Transfer to patient",
     "resolve": "Resolve",
 }
+# Posted from this page's forms; a correction is posted from its editor instead.
+POSTED_HERE = frozenset(ACTIONS) - {"corrected_claim"}
+MAX_AMOUNT = Decimal("9999999.99")
 # A payer call's next follow-up, unless the person picks another day.
 DEFAULT_CALL_BACK = timedelta(days=14)
 
@@ -75,6 +91,10 @@ class ItemView:
     item: WorkItem
     actions: list[str]
     slug: str
+    # What a write-off on this item takes unless the person enters less.
+    writable: Decimal = Decimal("0.00")
+    # Why this denial cannot go to the patient, said where the button would be.
+    transfer_refusal: str = ""
 
     def explain(self) -> str:
         return explain_priority(self.item)
@@ -86,76 +106,9 @@ class RemitView:
     adjustments: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class TimelineEntry:
-    at: datetime
-    who: str
-    what: str
-    details: list[tuple[str, str]]
-    source: str  # "workflow", "note", "call" or "audit": how the page styles it
-
-
 def _slug(item_id: str) -> str:
     # Work item ids hold a colon; element ids and CSS selectors are simpler without.
     return re.sub(r"[^A-Za-z0-9_-]", "-", item_id)
-
-
-def _pairs(data: dict[str, Any], skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    return [
-        (k.replace("_", " "), ", ".join(map(str, v)) if isinstance(v, list) else str(v))
-        for k, v in data.items()
-        if k not in skip and v not in (None, "", [])
-    ]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _timeline(session: Session, claim_id: str) -> list[TimelineEntry]:
-    entries: list[TimelineEntry] = []
-    events = select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.seq)
-    for e in session.exec(events):
-        who = str(e.data.get("by") or "workflow")
-        entries.append(
-            TimelineEntry(
-                _aware(e.at), who, e.event.replace("_", " "), _pairs(e.data, ("by",)), "workflow"
-            )
-        )
-    for n in session.exec(select(Note).where(Note.claim_id == claim_id).order_by(Note.id)):
-        if n.kind == "call":
-            details = [
-                ("representative", n.representative),
-                ("reference number", n.reference_number),
-                ("outcome", n.outcome),
-                ("next follow-up", n.next_follow_up.isoformat() if n.next_follow_up else ""),
-                ("note", n.body),
-            ]
-            entries.append(
-                TimelineEntry(
-                    _aware(n.created_at),
-                    n.author,
-                    "payer call",
-                    [(k, v) for k, v in details if v],
-                    "call",
-                )
-            )
-        else:
-            entries.append(
-                TimelineEntry(_aware(n.created_at), n.author, "note", [("", n.body)], "note")
-            )
-    audits = select(AuditEvent).where(AuditEvent.claim_id == claim_id).order_by(AuditEvent.id)
-    for a in session.exec(audits):
-        entries.append(
-            TimelineEntry(
-                _aware(a.at), a.actor, a.action.replace("_", " "), _pairs(a.detail), "audit"
-            )
-        )
-    # Oldest first (stable, so same-moment entries keep their recorded order), then
-    # turned around: newest first, the later of two same-moment entries on top.
-    entries.sort(key=lambda t: t.at)
-    entries.reverse()
-    return entries
 
 
 def _remittances(session: Session, claim_id: str) -> list[RemitView]:
@@ -184,8 +137,11 @@ def _remittances(session: Session, claim_id: str) -> list[RemitView]:
     return list(views.values())
 
 
-def claim_context(session: Session, claim: Claim, flash: str = "") -> dict[str, Any]:
-    """What the claim body template shows, read fresh from the database."""
+def claim_context(
+    session: Session, claim: Claim, flash: str = "", viewer: Viewer | None = None
+) -> dict[str, Any]:
+    """What the claim body template shows, read fresh from the database; the actions
+    offered are the ones the claim machine would accept from `viewer`."""
     now = _now()
     today = now.date()
     payer = session.get(Payer, claim.payer_id)
@@ -196,15 +152,33 @@ def claim_context(session: Session, claim: Claim, flash: str = "") -> dict[str, 
         .order_by(col(WorkItem.priority).desc(), WorkItem.id)
     ).all()
     # The claim machine the workflow runs judges what this page offers: one set of rules.
-    # Reassigning is the team page's, so any person's view of the buttons is the same.
+    # Reassigning is the team page's, so it is not offered here.
     machine = ClaimMachine(claim_state(claim, list(open_items)), rules)
-    person = Actor(username="viewer", role=Role.SPECIALIST)
+    person = (
+        Actor(username=viewer.username, role=Role(viewer.role))
+        if viewer is not None
+        else Actor(username="viewer", role=Role.SPECIALIST)
+    )
     items = [
         ItemView(
-            i, [a for a in machine.allowed_actions(i.id, person, now) if a in ACTIONS], _slug(i.id)
+            i,
+            [a for a in machine.allowed_actions(i.id, person, now) if a in ACTIONS],
+            _slug(i.id),
+            machine.write_off_amount(ActionIn(kind="write_off", by=person, work_item_id=i.id)),
         )
         for i in open_items
     ]
+    for view in items:
+        if view.item.kind in ("denial", "underpayment") and (
+            "transfer_to_patient" not in view.actions
+        ):
+            try:
+                machine.check(
+                    ActionIn(kind="transfer_to_patient", by=person, work_item_id=view.item.id),
+                    now,
+                )
+            except ActionRejected as err:
+                view.transfer_refusal = str(err)
     deadlines = []
     for label, day in (
         ("Timely filing", claim.timely_filing_deadline),
@@ -212,7 +186,13 @@ def claim_context(session: Session, claim: Claim, flash: str = "") -> dict[str, 
     ):
         if day is not None:
             deadlines.append((label, day, days_until(day, now)))
+    story = timeline(session, claim.id)
+    # Anyone who works claims may read this one; acting is for its queues' members,
+    # its assignee and supervisors. The page says why when it is read only.
+    refusal = read_only_reason(session, viewer, claim.id) if viewer is not None else ""
     return {
+        "read_only": bool(refusal),
+        "read_only_reason": refusal,
         "claim": claim,
         "payer": payer,
         "status_label": claim.status.replace("_", " "),
@@ -232,12 +212,20 @@ def claim_context(session: Session, claim: Claim, flash: str = "") -> dict[str, 
             .order_by(ClaimDiagnosis.position)
         ).all(),
         "remittances": _remittances(session, claim.id),
-        "timeline": _timeline(session, claim.id),
+        "timeline": story,
+        "appeals": appeals_filed(story),
+        # Times in the practice's zone: the templates ask with the request they render.
+        "practice_tz": practice_tz,
+        "local_time": local_time,
         "items": items,
         "actions": ACTIONS,
         "next_appeal_level": claim.appeal_level + 1,
         "call_back": (today + DEFAULT_CALL_BACK).isoformat(),
         "tomorrow": (today + timedelta(days=1)).isoformat(),
+        "write_off_reasons": write_off_reasons(session),
+        "sent_revisions": {r.id: r for r in revisions.revisions_of(session, claim.id)},
+        "max_note": MAX_NOTE,
+        "max_reason": MAX_REASON,
         "flash": flash,
     }
 
@@ -259,16 +247,20 @@ def _not_found(request: Request, claim_id: str) -> HTMLResponse:
 def _load_visible(
     request: Request, session: Session, viewer: Viewer, claim_id: str
 ) -> Claim | None:
-    """The claim, or None when unknown; Forbidden (audited) when outside the viewer's work."""
+    """The claim, or None when unknown. Every worker may read any claim (GET); changing
+    one (any other method) is for those who may act on it, and anyone else gets
+    Forbidden (audited) saying why the claim is read only for them."""
     claim = session.get(Claim, claim_id)
     if claim is None:
         return None
-    if not can_see_claim(session, viewer, claim_id):
+    if request.method in ("GET", "HEAD"):
+        allowed, why = can_see_claim(session, viewer, claim_id, read_only=True), ""
+    else:
+        why = read_only_reason(session, viewer, claim_id)
+        allowed = not why
+    if not allowed:
         audit_denied(session, viewer.username, request, "forbidden")
-        raise Forbidden(
-            f"Claim {claim_id} has no open work in your queues or assigned to you. "
-            "A supervisor can assign it to you."
-        )
+        raise Forbidden(why or f"Claim {claim_id} is not yours to open.")
     return claim
 
 
@@ -283,7 +275,13 @@ def claim_page(
         AuditEvent(at=_now(), actor=viewer.username, action="claim_viewed", claim_id=claim_id)
     )
     session.commit()
-    return templates.TemplateResponse(request, "pages/claim.html", claim_context(session, claim))
+    flash = ""
+    sent = request.query_params.get("sent", "")
+    if sent.isdigit():
+        flash = f"Corrected claim sent (revision {sent}): it waits on the payer again."
+    return templates.TemplateResponse(
+        request, "pages/claim.html", claim_context(session, claim, flash, viewer)
+    )
 
 
 class BadInput(ValueError):
@@ -312,27 +310,113 @@ def _date(form: Any, name: str, label: str) -> date | None:
         raise BadInput(f"{label}: {raw!r} is not a date; use YYYY-MM-DD") from None
 
 
+# How long each text field may be, with the label the message names.
+TEXT_LIMITS: dict[str, tuple[str, int]] = {
+    "reason": ("reason", MAX_REASON),
+    "note": ("note", MAX_NOTE),
+    "representative": ("representative", 120),
+    "reference_number": ("reference number", 80),
+    "outcome": ("outcome", 200),
+    "payer_claim_number": ("payer claim number", 50),
+}
+
+
 def _text(form: Any, name: str) -> str:
-    return str(form.get(name) or "").strip()
+    value = str(form.get(name) or "").strip()
+    label, limit = TEXT_LIMITS.get(name, (name.replace("_", " "), 200))
+    if len(value) > limit:
+        raise BadInput(f"{label} is {len(value):,} characters; at most {limit:,} fit")
+    return value
+
+
+def _amount(form: Any, name: str, label: str) -> Decimal | None:
+    raw = str(form.get(name) or "").strip().replace("$", "").replace(",", "")
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise BadInput(f"{label}: {raw!r} is not an amount (e.g. 12.50)") from None
+    if not value.is_finite() or value != value.quantize(CENT):
+        raise BadInput(f"{label}: {raw!r} is not an amount in dollars and cents")
+    if not Decimal(0) < value <= MAX_AMOUNT:
+        raise BadInput(f"{label}: must be more than 0.00 and at most {MAX_AMOUNT:,}")
+    return value
 
 
 def _action_from_form(kind: str, form: Any, viewer: Viewer) -> ActionIn:
     work_item_id = _text(form, "work_item_id")
     if not work_item_id:
         raise BadInput("this form names no work item: reload the page and try again")
-    return ActionIn(
-        kind=kind,  # type: ignore[arg-type]  # checked against ACTIONS by the caller
-        by=Actor(username=viewer.username, role=Role(viewer.role)),
-        work_item_id=work_item_id,
-        expected_version=_int(form, "expected_version", "the item's version", required=True),
-        level=_int(form, "level", "appeal level") if kind == "appeal_filed" else None,
-        reason=_text(form, "reason"),
-        follow_up_date=_date(form, "follow_up_date", "next follow-up date"),
-        representative=_text(form, "representative"),
-        reference_number=_text(form, "reference_number"),
-        outcome=_text(form, "outcome"),
-        note=_text(form, "note"),
-    )
+    try:
+        return ActionIn(
+            kind=kind,  # type: ignore[arg-type]  # checked against ACTIONS by the caller
+            by=Actor(username=viewer.username, role=Role(viewer.role)),
+            work_item_id=work_item_id,
+            expected_version=_int(form, "expected_version", "the item's version", required=True),
+            level=_int(form, "level", "appeal level") if kind == "appeal_filed" else None,
+            reason=_text(form, "reason"),
+            follow_up_date=_date(form, "follow_up_date", "next follow-up date"),
+            representative=_text(form, "representative"),
+            reference_number=_text(form, "reference_number"),
+            outcome=_text(form, "outcome"),
+            note=_text(form, "note"),
+            amount=_amount(form, "amount", "write-off amount") if kind == "write_off" else None,
+            reason_code=_text(form, "reason_code") if kind == "write_off" else "",
+            payer_claim_number=_text(form, "payer_claim_number"),
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadInput(f"{where}: {first['msg']}") from None
+
+
+def _check_here(session: Session, claim: Claim, action: ActionIn) -> tuple[str, int] | None:
+    """Why the claim machine would refuse `action` now, asked before anything is sent
+    (the workflow asks again, under its lock)."""
+    payer = session.get(Payer, claim.payer_id)
+    rules = PayerRules.model_validate(payer.rules) if payer and payer.rules else PayerRules()
+    open_items = session.exec(
+        select(WorkItem).where(
+            WorkItem.claim_id == claim.id, WorkItem.state != WorkItemState.CLOSED.value
+        )
+    ).all()
+    machine = ClaimMachine(claim_state(claim, list(open_items)), rules)
+    try:
+        machine.check(action, _now())
+    except ActionRejected as err:
+        return str(err), 409 if isinstance(err, ActionConflict) else 422
+    return None
+
+
+def _confirm_write_off(
+    request: Request, session: Session, claim: Claim, action: ActionIn, form: Any
+) -> Response:
+    """Show the amount and the reason and ask once more; nothing is sent yet."""
+    payer = session.get(Payer, claim.payer_id)
+    rules = PayerRules.model_validate(payer.rules) if payer and payer.rules else PayerRules()
+    open_items = session.exec(
+        select(WorkItem).where(
+            WorkItem.claim_id == claim.id, WorkItem.state != WorkItemState.CLOSED.value
+        )
+    ).all()
+    amount = ClaimMachine(claim_state(claim, list(open_items)), rules).write_off_amount(action)
+    reason = write_off_reason(session, action.reason_code)
+    context = {
+        "claim": claim,
+        "amount": amount,
+        "reason": reason,
+        "note": action.reason,
+        "over_limit": action.write_off_limit is not None and amount > action.write_off_limit,
+        "limit": action.write_off_limit,
+        "fields": {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "confirmed"},
+    }
+    if is_htmx(request):
+        response = templates.TemplateResponse(request, "partials/claim_confirm.html", context)
+        response.headers["HX-Retarget"] = "find .action-alert"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return templates.TemplateResponse(request, "pages/claim_confirm.html", context)
 
 
 def _refusal(
@@ -351,7 +435,7 @@ def _refusal(
         response.headers["HX-Retarget"] = "find .action-alert"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    context = claim_context(session, claim)
+    context = claim_context(session, claim, viewer=getattr(request.state, "viewer", None))
     context["error"] = message
     return templates.TemplateResponse(request, "pages/claim.html", context, status_code=status)
 
@@ -368,14 +452,38 @@ async def claim_action(
     claim = _load_visible(request, session, viewer, claim_id)
     if claim is None:
         return _not_found(request, claim_id)
-    if kind not in ACTIONS:
-        known = ", ".join(ACTIONS)
+    if kind not in POSTED_HERE:
+        if kind == "corrected_claim":
+            return _refusal(
+                request,
+                session,
+                claim,
+                "A corrected claim is edited and sent from its own page: use Correct and resend.",
+                422,
+            )
+        known = ", ".join(sorted(POSTED_HERE))
         return _refusal(request, session, claim, f"unknown action {kind!r}; one of: {known}", 404)
     form = await request.form()
     try:
         action = _action_from_form(kind, form, viewer)
     except BadInput as err:
         return _refusal(request, session, claim, f"Nothing changed: {err}", 422)
+    if kind == "write_off":
+        if write_off_reason(session, action.reason_code) is None:
+            return _refusal(
+                request,
+                session,
+                claim,
+                "Nothing changed: pick the write-off's reason from the list.",
+                422,
+            )
+        limit = write_off_limit(session, Role(viewer.role))
+        action = action.model_copy(update={"write_off_limit": limit})
+        refused = _check_here(session, claim, action)
+        if refused:
+            return _refusal(request, session, claim, f"Nothing changed: {refused[0]}", refused[1])
+        if str(form.get("confirmed") or "") != "yes":
+            return _confirm_write_off(request, session, claim, action, form)
     if temporal is None:
         return _refusal(
             request,
@@ -384,9 +492,20 @@ async def claim_action(
             "Temporal is not reachable, so nothing was changed; try again in a moment.",
             503,
         )
+    draft = None
+    if kind == "void_claim":
+        refused = _check_here(session, claim, action.model_copy(update={"revision_id": 0}))
+        if refused:
+            return _refusal(request, session, claim, f"Nothing changed: {refused[0]}", refused[1])
+        # The void's 837P repeats the claim as sent; the revision records that it went.
+        draft = revisions.record_draft(session, claim, "8", None, viewer.username, action.reason)
+        session.commit()
+        action = action.model_copy(update={"revision_id": draft.id})
     try:
         result = await act(temporal, claim_id, action)
     except ActionRefused as err:
+        if draft is not None:
+            revisions.discard(session, draft.id)  # type: ignore[arg-type]
         session.add(
             AuditEvent(
                 at=_now(),
@@ -421,7 +540,47 @@ async def claim_action(
     # The workflow's projection is written before the Update returns: this read is current.
     session.expire_all()
     claim = session.get(Claim, claim_id) or claim
-    flash = f"{ACTIONS[kind]}: done. The claim is {result.status.value.replace('_', ' ')}."
+    # The machine's own words when it has news (a write-off waiting for approval).
+    said = "done" if result.message.endswith(" recorded") else result.message
+    flash = f"{ACTIONS[kind]}: {said}. The claim is {result.status.value.replace('_', ' ')}."
     return templates.TemplateResponse(
-        request, "partials/claim_body.html", claim_context(session, claim, flash)
+        request, "partials/claim_body.html", claim_context(session, claim, flash, viewer)
+    )
+
+
+@router.post("/claims/{claim_id}/notes", response_class=HTMLResponse)
+async def add_note(
+    request: Request, claim_id: str, session: SessionDep, viewer: Worker
+) -> Response:
+    """A free note on the claim (not a payer call): kept as written, audited. It changes
+    nothing in the claim's lifecycle, so it is written here rather than by the workflow,
+    and a finished claim takes notes too."""
+    claim = _load_visible(request, session, viewer, claim_id)
+    if claim is None:
+        return _not_found(request, claim_id)
+    form = await request.form()
+    try:
+        body = _text(form, "note")
+    except BadInput as err:
+        return _refusal(request, session, claim, f"Nothing saved: {err}", 422)
+    if not body:
+        return _refusal(request, session, claim, "Nothing saved: the note is empty.", 422)
+    now = _now()
+    session.add(
+        Note(claim_id=claim_id, kind="text", author=viewer.username, body=body, created_at=now)
+    )
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=viewer.username,
+            action="note_added",
+            claim_id=claim_id,
+            detail={"characters": len(body)},
+        )
+    )
+    session.commit()
+    if not is_htmx(request):
+        return RedirectResponse(f"/claims/{claim_id}", status_code=303)
+    return templates.TemplateResponse(
+        request, "partials/claim_body.html", claim_context(session, claim, "Note saved.", viewer)
     )
