@@ -25,6 +25,7 @@ from temporalio.client import Client
 from denialflow.domain import queues
 from denialflow.domain.rules.deadlines import sla_due_at
 from denialflow.domain.types import (
+    ZERO,
     AcknowledgementIn,
     ClaimIn,
     ClaimStatus,
@@ -35,7 +36,7 @@ from denialflow.domain.types import (
 from denialflow.edi.errors import X12Error
 from denialflow.edi.reader import UnknownTransaction, parse_transaction
 from denialflow.edi.tokenizer import Interchange, Transaction, decode, tokenize
-from denialflow.edi.x277 import StatusReport
+from denialflow.edi.x277 import ClaimStatusInfo, StatusReport
 from denialflow.edi.x835_models import Remittance as Remit835
 from denialflow.edi.x837 import ClaimBatch
 from denialflow.edi.x999 import Ack999
@@ -48,11 +49,12 @@ from denialflow.models.tables import (
     Payer,
     Payment,
     Remittance,
+    UnmatchedAcknowledgement,
     WorkItem,
 )
 from denialflow.outbound.x12_files import outbound_problems, write_claim_batch
 from denialflow.posting.fees import FeeLookup
-from denialflow.posting.remit835 import ClaimPosting, plan_835
+from denialflow.posting.remit835 import ClaimPosting, plan_835, unmatched_detail
 from denialflow.scrub import Problem, ScrubClaim, ScrubContext, scrub
 from denialflow.settings import Settings
 from denialflow.store.claims import claim_facts, payer_rules, record_claim
@@ -75,8 +77,10 @@ class IngestReport:
     kinds: list[str] = field(default_factory=list)
     remittances_posted: int = 0
     unmatched: int = 0
-    paid: Decimal = Decimal("0.00")
+    paid: Decimal = Decimal("0.00")  # by the claim payments posted
+    unmatched_paid: Decimal = Decimal("0.00")  # by those that matched no claim
     acknowledgements: int = 0
+    unmatched_acknowledgements: int = 0  # 277CA answers about claims we do not know
     statuses_noted: int = 0
     claims_submitted: int = 0
     claims_held: int = 0
@@ -88,13 +92,89 @@ class IngestReport:
     def ok(self) -> bool:
         return self.status != "rejected"
 
+    @property
+    def needs_matching(self) -> bool:
+        return bool(self.unmatched or self.unmatched_acknowledgements)
+
+    @property
+    def delivered_anything(self) -> bool:
+        return bool(
+            self.remittances_posted
+            or self.acknowledgements
+            or self.statuses_noted
+            or self.claims_submitted
+            or self.claims_held
+        )
+
+    @property
+    def headline(self) -> str:
+        """The outcome in a few words: never "posted" when no payment posted."""
+        if self.status == "rejected":
+            return "REJECTED, nothing posted"
+        if self.status == "duplicate":
+            return "already posted"
+        verb = "resumed" if self.status == "resumed" else "posted"
+        if self.unmatched and not self.remittances_posted:
+            return "no payment posted: none matched a claim"
+        if self.needs_matching and not self.delivered_anything:
+            return "nothing posted: none matched a claim"
+        if self.needs_matching:
+            return f"{verb} in part: some did not match a claim"
+        return verb
+
+    @property
+    def tone(self) -> str:
+        """How the page colours the outcome: ok (green) only when everything went in."""
+        if self.status == "rejected":
+            return "bad"
+        if self.needs_matching:
+            return "warn"
+        return "ok"
+
+    def outcome(self) -> str:
+        """What posted, what did not match and the dollars of each, in one sentence."""
+        parts = []
+        if self.remittances_posted or self.unmatched:
+            if self.remittances_posted:
+                parts.append(
+                    f"{_count(self.remittances_posted, 'claim payment')} posted "
+                    f"({_dollars(self.paid)})"
+                )
+            else:
+                parts.append("no claim payment posted")
+            if self.unmatched:
+                parts.append(
+                    f"{self.unmatched} did not match a claim ({_dollars(self.unmatched_paid)}), "
+                    "in the unmatched queue"
+                )
+        if self.acknowledgements:
+            parts.append(f"{_count(self.acknowledgements, 'acknowledgement')} delivered")
+        if self.unmatched_acknowledgements:
+            parts.append(
+                f"{_count(self.unmatched_acknowledgements, 'acknowledgement')} for claims we "
+                "do not know, in the unmatched queue"
+            )
+        if self.statuses_noted:
+            parts.append(f"{self.statuses_noted} claim statuses noted")
+        if self.claims_submitted or self.claims_held:
+            parts.append(f"{self.claims_submitted} claims submitted, {self.claims_held} held")
+        if self.outbound:
+            parts.append(f"sent in {Path(self.outbound).name}")
+        if self.rejected_transactions:
+            parts.append("999 rejected: " + "; ".join(self.rejected_transactions))
+        return "; ".join(parts) or "nothing to post"
+
     def summary(self) -> dict[str, Any]:
         return {
             "kinds": self.kinds,
+            "message": self.message,
+            "tone": self.tone,
             "remittances_posted": self.remittances_posted,
             "unmatched": self.unmatched,
             "paid": str(self.paid),
+            "unmatched_paid": str(self.unmatched_paid),
             "acknowledgements": self.acknowledgements,
+            "unmatched_acknowledgements": self.unmatched_acknowledgements,
             "statuses_noted": self.statuses_noted,
             "claims_submitted": self.claims_submitted,
             "claims_held": self.claims_held,
@@ -109,24 +189,16 @@ class IngestReport:
             )
         if self.status == "duplicate":
             return f"{self.file}: already posted: {self.message}; nothing posted again"
-        parts = []
-        if self.remittances_posted or self.unmatched:
-            parts.append(
-                f"{self.remittances_posted} claim payments posted (paid {self.paid}), "
-                f"{self.unmatched} unmatched"
-            )
-        if self.acknowledgements:
-            parts.append(f"{self.acknowledgements} acknowledgements")
-        if self.statuses_noted:
-            parts.append(f"{self.statuses_noted} claim statuses noted")
-        if self.claims_submitted or self.claims_held:
-            parts.append(f"{self.claims_submitted} claims submitted, {self.claims_held} held")
-        if self.outbound:
-            parts.append(f"sent in {Path(self.outbound).name}")
-        if self.rejected_transactions:
-            parts.append("999 rejected: " + "; ".join(self.rejected_transactions))
-        verb = "resumed" if self.status == "resumed" else "posted"
-        return f"{self.file}: {verb}: " + ("; ".join(parts) or "nothing to post")
+        return f"{self.file}: {self.headline}: {self.outcome()}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _dollars(amount: Decimal) -> str:
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
 
 
 @dataclass
@@ -154,6 +226,10 @@ class _Plan:
     postings: list[ClaimPosting] = field(default_factory=list)
     payments: list[tuple[_Item, Remit835]] = field(default_factory=list)
     acks: list[tuple[str, AcknowledgementIn]] = field(default_factory=list)
+    # 277CA answers about claim numbers we do not know: (key, what the payer said).
+    unknown_acks: list[tuple[str, ClaimStatusInfo]] = field(default_factory=list)
+    # Where each unmatched claim payment came from (its 835 and transaction), by key.
+    sources: dict[str, tuple[_Item, Remit835]] = field(default_factory=dict)
     notes: list[tuple[str, str]] = field(default_factory=list)
     to_submit: list[tuple[ClaimIn, Payer]] = field(default_factory=list)
     to_hold: list[tuple[ClaimIn, list[Problem]]] = field(default_factory=list)
@@ -238,6 +314,7 @@ async def ingest_bytes(data: bytes, name: str, ctx: IngestContext) -> IngestRepo
         _update_file(ctx, file_id, summary={"outbound": report.outbound})
     await _deliver(ctx, plan)
     _tally(report, plan)
+    report.message = report.outcome()
     _update_file(ctx, file_id, status="posted", summary=report.summary())
     return report
 
@@ -300,7 +377,10 @@ def _plan(session: Session, items: list[_Item], ctx: IngestContext) -> tuple[_Pl
         p = item.parsed
         if isinstance(p, Remit835):
             plan.payments.append((item, p))
-            plan.postings.extend(plan_835(p, item.key, claims, fees))
+            for posting in plan_835(p, item.key, claims, fees):
+                plan.postings.append(posting)
+                if posting.claim_id is None:
+                    plan.sources[posting.remit.key] = (item, p)
         elif isinstance(p, StatusReport):
             _plan_statuses(item, p, claims, plan)
         elif isinstance(p, ClaimBatch):
@@ -331,7 +411,13 @@ def _plan_statuses(
 ) -> None:
     for n, status in enumerate(report.claims, start=1):
         claim = claims.get(status.patient_control_number)
-        if claim is None or not status.statuses:
+        if not status.statuses:
+            continue
+        if claim is None:
+            # A front-door answer about a claim we have no record of: a person finds it.
+            # (A 277 status answer about an unknown claim is not work: we never asked.)
+            if report.type == "277CA":
+                plan.unknown_acks.append((f"{item.key}:{n}", status))
             continue
         first = status.statuses[0]
         text = "; ".join(f"{s.category}:{s.code}" for s in status.statuses)
@@ -464,7 +550,10 @@ def _write(
             )
         for posting in plan.postings:
             if posting.claim_id is None:
-                _write_unmatched(session, row.id, posting, now)
+                source, remit = plan.sources[posting.remit.key]
+                _write_unmatched(session, row.id, posting, remit, source.tx, now)
+        for key, status in plan.unknown_acks:
+            _write_unknown_ack(session, row.id, key, status, now)
         for claim, _payer in plan.to_submit:
             record_claim(session, claim, actor=f"837:{name}")
         for claim, problems in plan.to_hold:
@@ -486,10 +575,19 @@ def _write(
         return row.id
 
 
-def _write_unmatched(session: Session, file_id: int, posting: ClaimPosting, now: datetime) -> None:
+def _write_unmatched(
+    session: Session,
+    file_id: int,
+    posting: ClaimPosting,
+    remit835: Remit835,
+    tx: Transaction,
+    now: datetime,
+) -> None:
     remit = posting.remit
     session.add(
         Remittance(
+            # What the payer wrote (PHI, kept here only), to find the claim by.
+            **unmatched_detail(remit835.payer, posting.payment, tx),
             key=remit.key,
             claim_id=None,
             file_id=file_id,
@@ -517,6 +615,55 @@ def _write_unmatched(session: Session, file_id: int, posting: ClaimPosting, now:
         next_action=(
             f"{posting.unmatched_reason}. Find the claim this payment of {remit.paid} "
             "belongs to, or return the money to the payer."
+        ),
+        now=now,
+    )
+
+
+def _write_unknown_ack(
+    session: Session, file_id: int, key: str, status: ClaimStatusInfo, now: datetime
+) -> None:
+    first = status.statuses[0]
+    accepted = not status.rejected and first.category in ACCEPTED_277CA
+    session.add(
+        UnmatchedAcknowledgement(
+            key=key,
+            file_id=file_id,
+            patient_control_number=status.patient_control_number[:64],
+            payer_claim_control_number=status.payer_claim_control_number[:50],
+            payer_name=status.payer_name[:120],
+            payer_identifier=status.payer_id[:80],
+            patient_name=status.patient_name[:200],
+            member_id=status.member_id[:80],
+            charge=status.charge,
+            service_from=status.service_from,
+            service_to=status.service_to or status.service_from,
+            accepted=accepted,
+            category=first.category[:4],
+            status_code=first.code[:10],
+            statuses=[f"{s.category}:{s.code}:{s.entity}".rstrip(":") for s in status.statuses],
+            message=status.message,
+            status_date=status.status_date,
+            received_at=now,
+        )
+    )
+    verdict = "accepted" if accepted else "rejected"
+    _open_item(
+        session,
+        item_id=f"unmatched-ack:{key}",
+        claim_id=None,
+        kind=WorkItemKind.UNMATCHED_ACKNOWLEDGEMENT,
+        queue=queues.UNMATCHED,
+        # A rejection puts the claim's charge at risk (timely filing keeps running).
+        balance=ZERO if accepted or status.charge is None else abs(status.charge),
+        reason_codes=[
+            f"PCN {status.patient_control_number}",
+            f"{first.category}:{first.code}".strip(":"),
+        ],
+        next_action=(
+            f"The payer {verdict} a claim with patient control number "
+            f"{status.patient_control_number}, which denialflow does not know. Find the claim "
+            "and match it, or note why and close this."
         ),
         now=now,
     )
@@ -616,10 +763,12 @@ def _tally(report: IngestReport, plan: _Plan) -> None:
     for posting in plan.postings:
         if posting.claim_id is None:
             report.unmatched += 1
+            report.unmatched_paid += posting.remit.paid
         else:
             report.remittances_posted += 1
             report.paid += posting.remit.paid
     report.acknowledgements = len(plan.acks)
+    report.unmatched_acknowledgements = len(plan.unknown_acks)
     report.statuses_noted = len(plan.notes)
     report.claims_submitted = len(plan.to_submit)
     report.claims_held = len(plan.to_hold)

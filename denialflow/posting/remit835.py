@@ -7,11 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
+
+import msgspec
 
 from denialflow.domain.types import ZERO, AdjustmentGroup, AdjustmentIn, RemittanceIn, to_money
-from denialflow.edi.x835_models import Adjustment, ClaimPayment
+from denialflow.edi.segments import format_name
+from denialflow.edi.tokenizer import Transaction
+from denialflow.edi.x835_models import Adjustment, ClaimPayment, ServicePayment
+from denialflow.edi.x835_models import Payer as Payer835
 from denialflow.edi.x835_models import Remittance as Remit835
-from denialflow.models.tables import Claim
+from denialflow.models.tables import Claim, Remittance
 from denialflow.posting.fees import FeeLookup
 
 GROUPS = {g.value for g in AdjustmentGroup}
@@ -122,8 +128,73 @@ def plan_835(
                 )
             )
             continue
-        expected = expected_paid(payment, claim, fees_for[claim.payer_id])
-        postings.append(
-            ClaimPosting(payment, remittance_in(key, payment, decided, expected), claim.id)
-        )
+        remit = claim_remittance(key, payment, decided, claim, fees_for[claim.payer_id])
+        postings.append(ClaimPosting(payment, remit, claim.id))
     return postings
+
+
+def claim_remittance(
+    key: str, payment: ClaimPayment, decided: date | None, claim: Claim, fees: FeeLookup
+) -> RemittanceIn:
+    """What `claim`'s workflow is told about this claim payment, priced against the
+    claim's payer's fee schedule: the same whether the 835 matched it or a person did."""
+    return remittance_in(key, payment, decided, expected_paid(payment, claim, fees))
+
+
+# --- what the payer wrote, for a payment that matched no claim ----------------------
+
+
+def payer_names(tx: Transaction, payment: ClaimPayment) -> tuple[str, str, str]:
+    """(patient name, subscriber name, member id) as the payer wrote them in the claim
+    payment's NM1*QC and NM1*IL (the parser keeps only the patient's). The member id is
+    the subscriber's (NM1*IL09) when given, else the patient's (NM1*QC09)."""
+    patient, patient_id = payment.patient_name, payment.patient_id
+    subscriber, subscriber_id = "", ""
+    start = payment.segment_number - tx.first_segment
+    if not 0 <= start < len(tx.segments) or tx.segments[start][0] != "CLP":
+        return patient, subscriber, subscriber_id or patient_id
+    for el in tx.segments[start + 1 :]:
+        if el[0] in ("CLP", "LX", "SVC", "PLB", "SE"):
+            break
+        if el[0] == "NM1" and len(el) > 1 and el[1] == "IL":
+            el = el + [""] * (10 - len(el))
+            subscriber = format_name(el[3], el[4], el[5])
+            subscriber_id = el[9]
+    return patient, subscriber, subscriber_id or patient_id
+
+
+def unmatched_detail(payer: Payer835, payment: ClaimPayment, tx: Transaction) -> dict[str, Any]:
+    """The Remittance columns that keep what a person needs to find this payment's
+    claim, and to post it there later exactly as the 835 would have."""
+    patient, subscriber, member_id = payer_names(tx, payment)
+    start, end = payment.service_period()
+    return {
+        "payer_name": payer.name[:120],
+        "payer_identifier": payer.id[:80],
+        "patient_name": patient[:200],
+        "subscriber_name": subscriber[:200],
+        "member_id": member_id[:80],
+        "charge": payment.charge,
+        "service_from": start,
+        "service_to": end,
+        "claim_adjustments": [a.model_dump(mode="json") for a in payment.adjustments],
+        "service_lines": [s.model_dump(mode="json") for s in payment.services],
+    }
+
+
+def stored_payment(row: Remittance) -> ClaimPayment:
+    """The claim payment an unmatched Remittance row was written from, rebuilt from its
+    columns: `claim_remittance` gives the same RemittanceIn as on the day it arrived."""
+    return ClaimPayment(
+        patient_control_number=row.patient_control_number,
+        status_code=row.status_code,
+        charge=row.charge if row.charge is not None else ZERO,
+        paid=row.paid,
+        patient_responsibility=row.patient_responsibility,
+        payer_claim_control_number=row.payer_claim_control_number,
+        patient_name=row.patient_name,
+        # Claim and line remarks were stored merged, in the order remittance_in merges them.
+        remarks=list(row.remarks),
+        adjustments=[msgspec.convert(a, Adjustment, strict=False) for a in row.claim_adjustments],
+        services=[msgspec.convert(s, ServicePayment, strict=False) for s in row.service_lines],
+    )

@@ -28,7 +28,7 @@ async def test_uploaded_835_posts_and_a_bad_one_is_refused(harness: Harness, web
             "/files", files={"file": ("era.835", text.encode())}, data={"csrf_token": csrf}
         )
         assert posted.status_code == 200
-        assert "1 claim payments posted (paid 70.00)" in posted.text
+        assert "1 claim payment posted ($70.00)" in posted.text
         await harness.wait_status("UP-1", "paid")
 
         bad = await http.post(
