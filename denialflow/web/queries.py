@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, bindparam, or_, select, text
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, col
 
 from denialflow.domain.rules.deadlines import days_until
@@ -32,13 +33,65 @@ PAGE_SIZE = 50
 WORKABLE_STATES: tuple[str, ...] = (WorkItemState.OPEN.value, WorkItemState.IN_PROGRESS.value)
 
 
+# Aging buckets: days since the date of service, (first, last) day; None is open-ended.
+AGE_BUCKETS: dict[str, tuple[int | None, int | None]] = {
+    "0-30": (None, 30),
+    "31-60": (31, 60),
+    "61-90": (61, 90),
+    "91-120": (91, 120),
+    "120+": (121, None),
+}
+
+
+def age_bucket(age_days: int | None) -> str | None:
+    if age_days is None:
+        return None
+    for name, (first, last) in AGE_BUCKETS.items():
+        if (first is None or age_days >= first) and (last is None or age_days <= last):
+            return name
+    return None
+
+
 @dataclass(frozen=True)
 class QueueFilters:
-    """What the filter form narrows the queue to; None means any."""
+    """What the filter form narrows the queue to; None means any. Dates and times are
+    already resolved by the caller (an age bucket is a range of dates of service from the
+    practice's today; "due today" is the UTC span of the practice's day)."""
 
     kind: str | None = None
     payer: str | None = None
     category: str | None = None
+    service_from: date | None = None
+    service_to: date | None = None
+    balance_min: Decimal | None = None
+    balance_max: Decimal | None = None
+    escalated: bool = False
+    due_from: datetime | None = None
+    due_before: datetime | None = None
+
+
+# What the queue may be sorted by (the `sort` parameter), as SQL over work_item joined
+# to its claim. Priority descending is the default and takes the index fast path.
+DEFAULT_SORT = "priority"
+SORTS: dict[str, str] = {
+    "priority": "work_item.priority",
+    "claim": "work_item.claim_id",
+    "balance": "work_item.balance",
+    "payer": "claim.payer_id",
+    "kind": "work_item.kind",
+    "category": "work_item.category",
+    "dos": "claim.service_date",
+    "deadline": "work_item.deadline_at",
+    "due": "work_item.due_at",
+    "escalation": "work_item.escalation_level",
+    "follow_up": (
+        "CASE WHEN work_item.state = 'snoozed' THEN work_item.snoozed_until "
+        "ELSE claim.next_follow_up_at END"
+    ),
+    "updated": "work_item.updated_at",
+    "queue": "work_item.queue",
+    "assignee": "work_item.assignee",
+}
 
 
 @dataclass(frozen=True)
@@ -65,17 +118,35 @@ class QueueRow:
     urgency: Decimal
     escalation_multiplier: Decimal
     priority: Decimal
+    snoozed_until: datetime | None
+    updated_at: datetime
     payer_id: str | None
+    service_date: date | None = None
+    claim_follow_up_at: datetime | None = None
+
+    def age_days(self, today: date) -> int | None:
+        """Days since the date of service (none for work without a claim)."""
+        return (today - self.service_date).days if self.service_date else None
+
+    def age_bucket(self, today: date) -> str | None:
+        return age_bucket(self.age_days(today))
+
+    def next_follow_up(self) -> datetime | None:
+        """The snooze's end while snoozed, else the claim's next follow-up."""
+        if self.state == WorkItemState.SNOOZED.value and self.snoozed_until:
+            return _aware(self.snoozed_until)
+        return _aware(self.claim_follow_up_at) if self.claim_follow_up_at else None
 
     def days_to_deadline(self, now: datetime) -> int | None:
         return days_until(self.deadline_at, now) if self.deadline_at else None
 
-    def sla_state(self, now: datetime) -> str:
-        """'past SLA' once the due time has passed, 'due today' on its (UTC) day."""
+    def sla_state(self, now: datetime, tz: tzinfo = UTC) -> str:
+        """'past SLA' once the due time has passed, 'due today' on its day in `tz` (the
+        practice's zone, as the "due today" filter counts it)."""
         due = _aware(self.due_at)
         if now >= due:
             return "past SLA"
-        if now.astimezone(UTC).date() == due.date():
+        if now.astimezone(tz).date() == due.astimezone(tz).date():
             return "due today"
         return "on time"
 
@@ -138,9 +209,32 @@ _ROW_COLUMNS = [
         "urgency",
         "escalation_multiplier",
         "priority",
+        "snoozed_until",
+        "updated_at",
     )
 ]
 _SELECT_LIST = ", ".join(c.name for c in _ROW_COLUMNS)
+_CLAIM_COLUMNS = [
+    Claim.__table__.c[name]  # type: ignore[attr-defined]
+    for name in ("payer_id", "service_date", "next_follow_up_at")
+]
+_CLAIM_SELECT = "claim.payer_id, claim.service_date, claim.next_follow_up_at"
+# Filter parameters that need their column's type to bind (SQLite stores dates as text
+# and cannot bind a Decimal).
+_PARAM_TYPES: dict[str, Any] = {
+    "f_dos_from": Claim.__table__.c.service_date.type,  # type: ignore[attr-defined]
+    "f_dos_to": Claim.__table__.c.service_date.type,  # type: ignore[attr-defined]
+    "f_bal_min": WorkItem.__table__.c.balance.type,  # type: ignore[attr-defined]
+    "f_bal_max": WorkItem.__table__.c.balance.type,  # type: ignore[attr-defined]
+    "f_due_from": WorkItem.__table__.c.due_at.type,  # type: ignore[attr-defined]
+    "f_due_before": WorkItem.__table__.c.due_at.type,  # type: ignore[attr-defined]
+}
+
+
+def _statement(sql: str, params: dict[str, Any]) -> TextClause:
+    return text(sql).bindparams(
+        *(bindparam(k, v, type_=_PARAM_TYPES.get(k)) for k, v in params.items())
+    )
 
 
 def member_queues(session: Session, username: str) -> list[str]:
@@ -191,10 +285,10 @@ def _filter_sql(filters: QueueFilters, params: dict[str, Any]) -> list[str]:
     conds = []
     if filters.kind:
         params["f_kind"] = filters.kind
-        conds.append("kind = :f_kind")
+        conds.append("work_item.kind = :f_kind")
     if filters.category:
         params["f_category"] = filters.category
-        conds.append("category = :f_category")
+        conds.append("work_item.category = :f_category")
     if filters.payer:
         params["f_payer"] = filters.payer
         # A primary-key lookup for the rows the index walk reaches; a join would let the
@@ -202,6 +296,28 @@ def _filter_sql(filters: QueueFilters, params: dict[str, Any]) -> list[str]:
         conds.append(
             "(SELECT claim.payer_id FROM claim WHERE claim.id = work_item.claim_id) = :f_payer"
         )
+    if filters.service_from or filters.service_to:
+        dos = "(SELECT claim.service_date FROM claim WHERE claim.id = work_item.claim_id)"
+        if filters.service_from:
+            params["f_dos_from"] = filters.service_from
+            conds.append(f"{dos} >= :f_dos_from")
+        if filters.service_to:
+            params["f_dos_to"] = filters.service_to
+            conds.append(f"{dos} <= :f_dos_to")
+    if filters.balance_min is not None:
+        params["f_bal_min"] = filters.balance_min
+        conds.append("work_item.balance >= :f_bal_min")
+    if filters.balance_max is not None:
+        params["f_bal_max"] = filters.balance_max
+        conds.append("work_item.balance <= :f_bal_max")
+    if filters.escalated:
+        conds.append("work_item.escalation_level > 0")
+    if filters.due_from:
+        params["f_due_from"] = filters.due_from
+        conds.append("work_item.due_at >= :f_due_from")
+    if filters.due_before:
+        params["f_due_before"] = filters.due_before
+        conds.append("work_item.due_at < :f_due_before")
     return conds
 
 
@@ -227,7 +343,7 @@ def _ranges_with_count(
         # range costs the page nothing, so one plain count will do, and it is the
         # cheapest walk of the index on both databases (GROUP BY costs as much again).
         sql = f"SELECT count(*) FROM work_item WHERE state IN ({states}){extra}"
-        total = session.connection().execute(text(sql), params).scalar_one()
+        total = session.connection().execute(_statement(sql, params)).scalar_one()
         return [_Range(state=s) for s in WORKABLE_STATES], total
     params["me"] = viewer.username
     parts = [
@@ -241,15 +357,15 @@ def _ranges_with_count(
             f"WHERE state IN ({states}) AND queue IN ({_in_list('mq', queues, params)}) "
             f"AND {_UNASSIGNED}{extra} GROUP BY state, queue"
         )
-    rows = session.connection().execute(text(" UNION ALL ".join(parts)), params).all()
+    rows = session.connection().execute(_statement(" UNION ALL ".join(parts), params)).all()
     ranges = [
         _Range(state=s, queue=q, assignee=a, unassigned_only=a is None) for s, a, q, _n in rows
     ]
     return ranges, sum(n for *_r, n in rows)
 
 
-def _page_statement(ranges: Sequence[_Range], filters: QueueFilters, offset: int) -> Any:
-    params: dict[str, Any] = {"needed": offset + PAGE_SIZE, "offset": offset, "size": PAGE_SIZE}
+def _page_statement(ranges: Sequence[_Range], filters: QueueFilters, offset: int, size: int) -> Any:
+    params: dict[str, Any] = {"needed": offset + size, "offset": offset, "size": size}
     extra = _filter_sql(filters, params)
     wheres = [r.where(n, params) + extra for n, r in enumerate(ranges)]
     cte = ""
@@ -262,7 +378,7 @@ def _page_statement(ranges: Sequence[_Range], filters: QueueFilters, offset: int
             f"ORDER BY priority DESC LIMIT :needed) AS s{n}"
             for n, w in enumerate(wheres)
         )
-        params["last"] = offset + PAGE_SIZE - 1
+        params["last"] = offset + size - 1
         cte = (
             "WITH cutoff AS (SELECT coalesce((SELECT priority FROM "
             f"({scores}) AS scores ORDER BY priority DESC LIMIT 1 OFFSET :last), -1) AS v) "
@@ -275,33 +391,94 @@ def _page_statement(ranges: Sequence[_Range], filters: QueueFilters, offset: int
     ]
     # The page is cut before the claims are joined, so only its own rows look up a payer.
     sql = (
-        f"{cte}SELECT page_rows.*, claim.payer_id FROM ("
+        f"{cte}SELECT page_rows.*, {_CLAIM_SELECT} FROM ("
         f"SELECT * FROM ({' UNION ALL '.join(branches)}) AS candidates "
         "ORDER BY priority DESC, id LIMIT :size OFFSET :offset"
         ") AS page_rows LEFT OUTER JOIN claim ON claim.id = page_rows.claim_id "
         "ORDER BY page_rows.priority DESC, page_rows.id"
     )
-    columns = [*_ROW_COLUMNS, Claim.__table__.c.payer_id]  # type: ignore[attr-defined]
-    return text(sql).bindparams(**params).columns(*columns)
+    return _statement(sql, params).columns(*_ROW_COLUMNS, *_CLAIM_COLUMNS)
+
+
+def _sorted_statement(
+    session: Session,
+    viewer: Viewer,
+    filters: QueueFilters,
+    sort: str,
+    descending: bool,
+    offset: int,
+    size: int,
+) -> Any:
+    """A page in any other order: one statement over the viewer's visible items, joined
+    to their claims and sorted (empty values last either way, then by id)."""
+    params: dict[str, Any] = {"offset": offset, "size": size}
+    conds = [f"work_item.state IN ({_in_list('st', WORKABLE_STATES, params)})"]
+    if viewer.role != Role.SUPERVISOR:
+        params["me"] = viewer.username
+        mine = "work_item.assignee = :me"
+        queues = member_queues(session, viewer.username)
+        if queues:
+            mine = (
+                f"({mine} OR (work_item.queue IN ({_in_list('mq', queues, params)}) "
+                f"AND coalesce(work_item.assignee, '') = ''))"
+            )
+        conds.append(mine)
+    conds += _filter_sql(filters, params)
+    key = SORTS[sort]
+    order = (
+        f"CASE WHEN {key} IS NULL THEN 1 ELSE 0 END, {key} "
+        f"{'DESC' if descending else 'ASC'}, work_item.id"
+    )
+    columns = ", ".join(f"work_item.{c.name}" for c in _ROW_COLUMNS)
+    if "claim." in key:
+        sql = (
+            f"SELECT {columns}, {_CLAIM_SELECT} "
+            "FROM work_item LEFT OUTER JOIN claim ON claim.id = work_item.claim_id "
+            f"WHERE {' AND '.join(conds)} ORDER BY {order} LIMIT :size OFFSET :offset"
+        )
+    else:
+        # Sorted on the items alone, so only the page's rows look up their claims.
+        outer = order.replace("work_item.", "page_rows.")
+        sql = (
+            f"SELECT page_rows.*, {_CLAIM_SELECT} FROM ("
+            f"SELECT {columns} FROM work_item WHERE {' AND '.join(conds)} "
+            f"ORDER BY {order} LIMIT :size OFFSET :offset"
+            ") AS page_rows LEFT OUTER JOIN claim ON claim.id = page_rows.claim_id "
+            f"ORDER BY {outer}"
+        )
+    return _statement(sql, params).columns(*_ROW_COLUMNS, *_CLAIM_COLUMNS)
 
 
 def queue_items(
-    session: Session, viewer: Viewer, filters: QueueFilters | None = None, page: int = 1
+    session: Session,
+    viewer: Viewer,
+    filters: QueueFilters | None = None,
+    page: int = 1,
+    *,
+    sort: str = DEFAULT_SORT,
+    descending: bool = True,
+    page_size: int = PAGE_SIZE,
 ) -> tuple[list[QueueRow], int]:
-    """The viewer's workable items, highest priority first, PAGE_SIZE a page (1-based),
-    and how many there are in all.
+    """The viewer's workable items, highest priority first unless `sort` (a key of
+    SORTS) says otherwise, `page_size` a page (1-based), and how many there are in all.
 
     A specialist sees items assigned to them (in any queue) and unassigned items of the
     queues they belong to; a supervisor sees every queue. Snoozed and closed items are
-    not shown.
+    not shown. The default order walks the priority indexes; any other is one sorted
+    statement.
     """
+    if sort not in SORTS:
+        raise ValueError(f"cannot sort the queue by {sort!r}")
     filters = filters or QueueFilters()
     page = max(page, 1)
     ranges, total = _ranges_with_count(session, viewer, filters)
-    offset = (page - 1) * PAGE_SIZE
+    offset = (page - 1) * page_size
     if offset >= total:
         return [], total
-    statement = _page_statement(ranges, filters, offset)
+    if sort == DEFAULT_SORT and descending:
+        statement = _page_statement(ranges, filters, offset, page_size)
+    else:
+        statement = _sorted_statement(session, viewer, filters, sort, descending, offset, page_size)
     rows = session.connection().execute(statement)
     return [QueueRow(*r) for r in rows], total
 
@@ -309,16 +486,24 @@ def queue_items(
 # --- who may see a claim ----------------------------------------------------
 
 
-def visible_claims(session: Session, viewer: Viewer, claim_ids: Sequence[str]) -> set[str]:
-    """Of these claims, the ones the viewer may open. Supervisors see every claim; a
-    specialist one with unfinished work (open, in progress or snoozed) in one of their
-    queues or assigned to them."""
+def visible_claims(
+    session: Session, viewer: Viewer, claim_ids: Sequence[str], *, read_only: bool = False
+) -> set[str]:
+    """Of these claims, the ones the viewer may act on or, with `read_only`, open to read.
+
+    Reading: every worker (specialist or supervisor) may open and search any claim, and
+    each view is audited; admins configure and open none. Acting: supervisors on every
+    claim; a specialist on one with unfinished work (open, in progress or snoozed) in one
+    of their queues or assigned to them. Acting is the default, so a caller that does
+    not say which it means never grants more than it did."""
     if not claim_ids:
         return set()
     if viewer.role == Role.SUPERVISOR:
         return set(claim_ids)
     if viewer.role != Role.SPECIALIST:
         return set()
+    if read_only:
+        return set(claim_ids)
     mine = or_(
         col(WorkItem.assignee) == viewer.username,
         col(WorkItem.queue).in_(
@@ -335,5 +520,8 @@ def visible_claims(session: Session, viewer: Viewer, claim_ids: Sequence[str]) -
     return {cid for cid in session.scalars(stmt) if cid is not None}
 
 
-def can_see_claim(session: Session, viewer: Viewer, claim_id: str) -> bool:
-    return claim_id in visible_claims(session, viewer, [claim_id])
+def can_see_claim(
+    session: Session, viewer: Viewer, claim_id: str, *, read_only: bool = False
+) -> bool:
+    """Whether the viewer may act on this claim or, with `read_only`, open it to read."""
+    return claim_id in visible_claims(session, viewer, [claim_id], read_only=read_only)

@@ -54,6 +54,7 @@ EXPECTED: list[tuple[frozenset[str] | None, str, frozenset[str] | str]] = [
     (None, "/logout", SIGNED_IN),
     (None, "/", SIGNED_IN),  # the role's home: exact path only, see rule_for
     (None, "/queue", WORKERS),
+    (None, "/queue.csv", WORKERS),  # the queue's export: whoever sees the queue
     (None, "/claims", WORKERS),
     (None, "/search", WORKERS),
     (None, "/team", SUPERVISORS),
@@ -62,6 +63,9 @@ EXPECTED: list[tuple[frozenset[str] | None, str, frozenset[str] | str]] = [
     (None, "/audit", ADMINS),
     (None, "/audit.csv", ADMINS),
     (None, "/files", OPERATIONS),
+    # Unmatched payments and refunds: supervisors and admins, and specialists who are
+    # members of the unmatched or refunds queue (sam is not).
+    (None, "/unmatched", OPERATIONS),
     (None, "/status", OPERATIONS),
     # The API: integrations (supervisors' and admins' tokens) create claims; the rest
     # is the specialists' and supervisors' work, as in the pages.

@@ -1,0 +1,14 @@
+// The queue page's message line: when the server refuses an htmx request with a status
+// the page does not show in place (a 403, a 500), say so in #queue-message. A static
+// file, so the page needs no inline script or handler (strict CSP). Sorting, filtering,
+// paging, saved views and the export are plain links and forms: they work without it.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:responseError", function (event) {
+    const line = document.getElementById("queue-message");
+    if (!line) return;
+    const status = event.detail && event.detail.xhr ? event.detail.xhr.status : "no answer";
+    line.textContent =
+      "The server refused that (" + status + "). Nothing was changed: reload the page and try again.";
+  });
+})();
