@@ -1,7 +1,9 @@
-"""Search over real HTTP: by claim id and by the payer's claim number, within what the
-person may see."""
+"""Search over real HTTP: by claim id and by the payer's claim number; every worker finds
+every claim, those outside their queues marked read only."""
 
 from __future__ import annotations
+
+import re
 
 import httpx
 
@@ -42,8 +44,19 @@ async def test_search_finds_claims_by_payer_claim_number_and_id(harness: Harness
         assert too_long.status_code == 200 and "longer than any claim number" in too_long.text
 
     async with httpx.AsyncClient(base_url=web) as http:
-        # Riley's queues do not hold this claim: it is found but not shown or linked.
+        # Riley's queues do not hold this claim: every specialist finds and opens any
+        # claim, and one outside their queues is marked read only.
         await sign_in(http, "riley")
-        hidden = await http.get("/search", params={"q": "ICN-2026-0042"})
-        assert "/claims/SR-100" not in hidden.text
-        assert "1 matching claim is outside your queues" in hidden.text
+        found = await http.get("/search", params={"q": "ICN-2026-0042"})
+        row = re.search(r"<tr><td><a href=\"/claims/SR-100\">SR-100</a>.*?</tr>", found.text)
+        assert row, found.text
+        assert ">read only</span>" in row.group(0)
+        assert "not shown" not in found.text
+        assert "you can open and read them" in found.text
+
+    async with httpx.AsyncClient(base_url=web) as http:
+        # In sam's queues: no read-only mark.
+        await sign_in(http, "sam")
+        mine = await http.get("/search", params={"q": "ICN-2026-0042"})
+        assert '<a href="/claims/SR-100">SR-100</a></td>' in mine.text
+        assert ">read only</span>" not in mine.text

@@ -287,3 +287,87 @@ async def test_specialists_are_refused_and_a_post_without_csrf_moves_nothing(
             )
         ).all()
     assert ("sam", "forbidden") in denied and ("casey", "csrf_rejected") in denied
+
+
+def item_ids(html: str) -> list[str]:
+    return re.findall(r'<tr data-item="([^"]+)"', html)
+
+
+async def test_items_show_payer_names_and_page_through_with_the_filters_kept(
+    harness: Harness, web: str, pin_clock, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(team, "PAGE_SIZE", 2)
+    items = [await _denied(harness, f"PG-{n}", f"{n}00.00") for n in range(1, 6)]
+    await harness.submit("PG-X", charge="900.00")  # follow-up queue: filtered out
+    pin_clock(await harness.now())
+    async with httpx.AsyncClient(base_url=web) as http:
+        csrf = await sign_in(http, "casey")
+        first = await http.get("/team", params={"queue": "clinical"})
+        assert first.status_code == 200, first.text
+        # The payer's name, not its id (the id stays as the cell's title).
+        payer = re.search(r'<td class="payer" title="commercial-uhc">([^<]*)</td>', first.text)
+        assert payer and payer.group(1) == "Commercial (UnitedHealthcare-like)"
+        assert "5 open items; showing 1&ndash;2." in first.text
+        assert "page 1 of 3" in first.text
+        # The pager keeps the filter, for the page and for its htmx partial.
+        assert 'href="/team?queue=clinical&amp;p=2#team-items" rel="next"' in first.text
+        assert 'hx-get="/team/items?page=team&amp;queue=clinical&amp;p=2"' in first.text
+
+        pages = [item_ids(first.text)]
+        second = await http.get("/team", params={"queue": "clinical", "p": "2"})
+        assert "showing 3&ndash;4" in second.text and "page 2 of 3" in second.text
+        assert 'rel="prev"' in second.text and 'name="p" value="2"' in second.text
+        pages.append(item_ids(second.text))
+        third = await http.get(
+            "/team/items", params={"page": "team", "queue": "clinical", "p": "3"}, headers=HTMX
+        )
+        assert third.status_code == 200 and "<html" not in third.text
+        assert 'rel="next"' not in third.text
+        pages.append(item_ids(third.text))
+        assert [len(p) for p in pages] == [2, 2, 1]
+        # Every item once, highest priority first, and nothing from another queue.
+        assert [i for p in pages for i in p] == [i.id for i in reversed(items)]
+        assert "PG-X" not in first.text + second.text + third.text
+
+        # Past the end is the last page; nonsense is the first.
+        assert item_ids((await http.get("/team?queue=clinical&p=99")).text) == pages[2]
+        assert item_ids((await http.get("/team?queue=clinical&p=zero")).text) == pages[0]
+
+        # A reassign from page 2 brings page 2 back, with the same filter.
+        moved = await http.post(
+            "/team/reassign",
+            data=form(items[2], csrf_token=csrf, to_user="sam", queue="clinical", p="2"),
+            headers=HTMX,
+        )
+        assert moved.status_code == 200, moved.text
+        assert "1 of 1 moved to sam" in moved.text
+        assert "showing 3&ndash;4" in moved.text and 'name="p" value="2"' in moved.text
+
+        # The escalations page pages too, and its links stay on it.
+        monkeypatch.setattr(team, "PAGE_SIZE", 1)
+        harness.add_payer("slow-escalation", escalation={"level2_after_business_days": 30})
+        for n in (1, 2):
+            await harness.submit(f"PE-{n}", payer="slow-escalation", charge="150.00")
+            await harness.deny(f"PE-{n}", reason="50", amount="150.00", decision_days_ago=12)
+            await harness.wait_item(f"PE-{n}", "denial", escalation_level=1)
+        pin_clock(await harness.now())
+        escalated = await http.get("/escalations")
+        assert 'href="/escalations?p=2#team-items"' in escalated.text
+        assert 'hx-get="/team/items?page=escalations&amp;p=2"' in escalated.text
+
+
+async def test_the_reassign_bar_sits_above_the_rows_it_moves(
+    harness: Harness, web: str, pin_clock
+) -> None:  # type: ignore[no-untyped-def]
+    await _denied(harness, "RB-1", "100.00")
+    pin_clock(await harness.now())
+    async with httpx.AsyncClient(base_url=web) as http:
+        await sign_in(http, "casey")
+        page = await http.get("/team")
+    text = page.text
+    bar = text.index('id="reassign-bar"')
+    assert bar < text.index('id="team-item-table"')
+    assert text.index('name="to_user"', bar) < text.index('id="team-item-table"')
+    assert text.index('type="submit"', bar) < text.index('id="team-item-table"')
+    # No inline handlers: the page's script is a static file.
+    assert "onclick" not in text and 'src="/static/team.js"' in text

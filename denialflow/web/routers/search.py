@@ -1,4 +1,8 @@
-"""Find a claim by our claim id (the patient control number) or the payer's claim number."""
+"""Find a claim by our claim id (the patient control number) or the payer's claim number.
+
+Every specialist and supervisor finds every claim; one outside a specialist's queues
+opens read only (the claim page says why).
+"""
 
 from __future__ import annotations
 
@@ -55,11 +59,15 @@ def _search(session: Session, viewer: Viewer, q: str) -> dict[str, object]:
     found = find_claims(session, q)
     more = len(found) > MAX_RESULTS
     found = found[:MAX_RESULTS]
-    visible = visible_claims(session, viewer, [c.id for c in found])
+    ids = [c.id for c in found]
+    # Every worker may open any claim to read it; the results say which are read only.
+    visible = visible_claims(session, viewer, ids, read_only=True)
     shown = [c for c in found if c.id in visible]
+    workable = visible_claims(session, viewer, ids)
     return {
         "q": q,
         "results": shown,
+        "read_only": {c.id for c in shown if c.id not in workable},
         "hidden": len(found) - len(shown),
         "more": more,
         "problems": problems,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -23,7 +25,15 @@ from starlette.datastructures import ImmutableMultiDict
 from temporalio.client import Client
 
 from denialflow.domain.types import ZERO, ActionIn, Actor, Role, to_money
-from denialflow.models.tables import AuditEvent, Claim, Queue, QueueMembership, User, WorkItem
+from denialflow.models.tables import (
+    AuditEvent,
+    Claim,
+    Payer,
+    Queue,
+    QueueMembership,
+    User,
+    WorkItem,
+)
 from denialflow.store.accounts import utcnow
 from denialflow.web.deps import SessionDep, Supervisor, TemporalDep, Viewer
 from denialflow.web.rendering import is_htmx
@@ -44,8 +54,10 @@ WORK_ACTIONS = (
     "resolve",
 )
 UNASSIGNED = "-"
-# The item table is for picking work to move, not for paging through a backlog.
-ITEM_ROWS = 200
+# Items a page of the table shows; the pager (which keeps the filters) shows the rest.
+PAGE_SIZE = 50
+# A page number beyond any backlog: larger ones are read as the last page.
+MAX_PAGE = 100_000
 MAX_BATCH = 500
 # Each move is one workflow Update; a bound keeps a 500-item batch from flooding Temporal.
 CONCURRENT_MOVES = 8
@@ -62,6 +74,8 @@ class BadInput(Exception):
 
 
 # --- read model ------------------------------------------------------------------
+
+Page = Literal["team", "escalations"]
 
 
 @dataclass
@@ -99,11 +113,46 @@ class ItemFilter:
     assignee: str = ""
     escalated: bool = False
 
+    def query(self, page: Page, number: int, partial: bool = False) -> str:
+        """The query string of page `number` of this list, filters kept: for the page
+        itself, or (`partial`) for the item table alone (/team/items)."""
+        params = {
+            "page": page if partial else "",
+            "queue": self.queue,
+            "assignee": self.assignee,
+            # The escalations page is escalated work only, whatever the query says.
+            "escalated": "1" if self.escalated and page == "team" else "",
+            "p": str(number) if number > 1 else "",
+        }
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Which page of the filtered items is shown (1-based), of how many."""
+
+    number: int
+    total: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def first_shown(self) -> int:
+        return 0 if self.total == 0 else (self.number - 1) * self.size + 1
+
+    @property
+    def last_shown(self) -> int:
+        return min(self.number * self.size, self.total)
+
 
 @dataclass
 class ItemRow:
     item: WorkItem
     payer_id: str | None
+    payer_name: str | None = None
 
 
 @dataclass
@@ -252,9 +301,9 @@ def check_filter(session: Session, flt: ItemFilter) -> None:
         raise BadInput(f"Assignee filter: there is no user named {flt.assignee!r}.")
 
 
-def open_items(session: Session, flt: ItemFilter) -> tuple[list[ItemRow], int]:
-    """Open items matching the filter, escalated and then highest priority first,
-    with how many match in all."""
+def open_items(session: Session, flt: ItemFilter, page: int = 1) -> tuple[list[ItemRow], Pager]:
+    """A page of the open items matching the filter, escalated and then highest priority
+    first, and which page it is of how many (a page past the end is the last one)."""
     conditions = [_open()]
     if flt.queue:
         conditions.append(col(WorkItem.queue) == flt.queue)
@@ -265,18 +314,23 @@ def open_items(session: Session, flt: ItemFilter) -> tuple[list[ItemRow], int]:
     if flt.escalated:
         conditions.append(col(WorkItem.escalation_level) >= 1)
     total = session.exec(select(func.count()).select_from(WorkItem).where(*conditions)).one()
+    last = Pager(1, total, PAGE_SIZE).pages
+    pager = Pager(min(max(page, 1), last), total, PAGE_SIZE)
     rows = session.exec(
-        select(WorkItem, Claim.payer_id)
+        select(WorkItem, Claim.payer_id, Payer.name)
         .outerjoin(Claim, col(Claim.id) == col(WorkItem.claim_id))
+        .outerjoin(Payer, col(Payer.id) == col(Claim.payer_id))
         .where(*conditions)
         .order_by(
             col(WorkItem.escalation_level).desc(),
             col(WorkItem.priority).desc(),
             col(WorkItem.opened_at),
+            col(WorkItem.id),
         )
-        .limit(ITEM_ROWS)
+        .offset((pager.number - 1) * pager.size)
+        .limit(pager.size)
     ).all()
-    return [ItemRow(item, payer) for item, payer in rows], total
+    return [ItemRow(item, payer, name) for item, payer, name in rows], pager
 
 
 def escalation_summary(session: Session) -> list[tuple[int, str | None, int]]:
@@ -293,8 +347,6 @@ def escalation_summary(session: Session) -> list[tuple[int, str | None, int]]:
 
 # --- rendering ---------------------------------------------------------------------
 
-Page = Literal["team", "escalations"]
-
 
 def _filter_from(values: ImmutableMultiDict, page: Page) -> ItemFilter:
     """The item filters from a query string or a posted form (both carry them)."""
@@ -306,21 +358,28 @@ def _filter_from(values: ImmutableMultiDict, page: Page) -> ItemFilter:
     )
 
 
-def _context(session: Session, page: Page, flt: ItemFilter) -> dict[str, object]:
+def _page_number(values: ImmutableMultiDict) -> int:
+    """The item table's page (`p`, 1-based) from a query string or a posted form; anything
+    that is not a page number is the first page."""
+    raw = str(values.get("p") or "").strip()
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
+
+
+def _context(session: Session, page: Page, flt: ItemFilter, number: int = 1) -> dict[str, object]:
     at = now()
     error = ""
     try:
         check_filter(session, flt)
-        rows, total = open_items(session, flt)
+        rows, pager = open_items(session, flt, number)
     except BadInput as err:
-        error, rows, total = str(err), [], 0
+        error, rows, pager = str(err), [], Pager(1, 0, PAGE_SIZE)
     context: dict[str, object] = {
         "page": page,
         "now": at,
         "flt": flt,
         "rows": rows,
-        "total": total,
-        "row_limit": ITEM_ROWS,
+        "total": pager.total,
+        "pager": pager,
         "filter_error": error,
         "queues": queue_names(session),
         "specialists": specialists(session),
@@ -345,9 +404,10 @@ def _render(
     page: Page,
     flt: ItemFilter,
     status: int = 200,
+    number: int = 1,
     **extra: object,
 ) -> HTMLResponse:
-    context = _context(session, page, flt) | extra
+    context = _context(session, page, flt, number) | extra
     if context["filter_error"] and status == 200:
         status = 422
     return templates.TemplateResponse(request, f"pages/{page}.html", context, status_code=status)
@@ -355,13 +415,21 @@ def _render(
 
 @router.get("/team", response_class=HTMLResponse)
 def team_page(request: Request, session: SessionDep, viewer: Supervisor) -> HTMLResponse:
-    return _render(request, session, "team", _filter_from(request.query_params, "team"))
+    params = request.query_params
+    return _render(
+        request, session, "team", _filter_from(params, "team"), number=_page_number(params)
+    )
 
 
 @router.get("/escalations", response_class=HTMLResponse)
 def escalations_page(request: Request, session: SessionDep, viewer: Supervisor) -> HTMLResponse:
+    params = request.query_params
     return _render(
-        request, session, "escalations", _filter_from(request.query_params, "escalations")
+        request,
+        session,
+        "escalations",
+        _filter_from(params, "escalations"),
+        number=_page_number(params),
     )
 
 
@@ -369,7 +437,8 @@ def escalations_page(request: Request, session: SessionDep, viewer: Supervisor) 
 def items_partial(request: Request, session: SessionDep, viewer: Supervisor) -> HTMLResponse:
     """The item table alone, for the filters' HTMX swap."""
     page: Page = "escalations" if request.query_params.get("page") == "escalations" else "team"
-    context = _context(session, page, _filter_from(request.query_params, page))
+    params = request.query_params
+    context = _context(session, page, _filter_from(params, page), _page_number(params))
     return templates.TemplateResponse(
         request,
         "partials/team_items.html",
@@ -481,6 +550,7 @@ async def reassign(
     form = await request.form()
     page: Page = "escalations" if form.get("page") == "escalations" else "team"
     flt = _filter_from(form, page)
+    number = _page_number(form)
     to_user = str(form.get("to_user") or "").strip()
     to_queue = str(form.get("to_queue") or "").strip()
     htmx = is_htmx(request)
@@ -492,9 +562,9 @@ async def reassign(
             "target": _describe_target(to_user or None, to_queue or None),
         }
         if not htmx:
-            return _render(request, session, page, flt, status, **extra)
+            return _render(request, session, page, flt, status, number, **extra)
         # Refused input sends back only the message; after moves the tables come too.
-        context = (_context(session, page, flt) if outcomes else {"page": page}) | extra
+        context = (_context(session, page, flt, number) if outcomes else {"page": page}) | extra
         return templates.TemplateResponse(
             request, "partials/team_reassign.html", context, status_code=status
         )
