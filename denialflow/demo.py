@@ -30,6 +30,7 @@ from denialflow.domain.types import (
     Role,
 )
 from denialflow.models.db import get_engine, session_scope
+from denialflow.models.reference import add_supervisors_to_their_queues
 from denialflow.models.tables import Claim, Queue, QueueMembership, User
 from denialflow.settings import Settings
 from denialflow.workflows.claim_client import ActionRefused, act, post_remittance, submit_claim
@@ -97,6 +98,8 @@ def install_demo_users(session: Session) -> None:
                 and session.get(QueueMembership, (queue, username)) is None
             ):
                 session.add(QueueMembership(queue_name=queue, username=username))
+    # The supervisor (casey) works the unmatched, refunds and approvals queues by default.
+    add_supervisors_to_their_queues(session)
 
 
 def _has_claims(engine: Engine) -> bool:

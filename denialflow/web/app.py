@@ -17,14 +17,24 @@ from denialflow.web.routers import (
     api,
     audit,
     claims,
+    corrections,
     files,
     health,
     login,
     queue,
     search,
     team,
+    unmatched,
 )
 from denialflow.web.templating import templates
+
+# Swagger UI needs data: images (its icons are inline SVG in its CSS) and nothing else
+# from anywhere but this server; no inline script, no eval.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -48,6 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="denialflow",
         version="0.1.0",
         description="Denial and follow-up management. The JSON API is under /api.",
+        # FastAPI's own /docs and /redoc pages load their script from a CDN and start it
+        # with inline script; /docs below is served from static/ instead.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = get_engine(settings.effective_database_url)
@@ -81,6 +95,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Nothing was changed.",
         )
 
-    for module in (login, health, queue, claims, search, team, admin, audit, files, api):
+    for module in (
+        login,
+        health,
+        queue,
+        claims,
+        corrections,
+        search,
+        team,
+        admin,
+        audit,
+        files,
+        unmatched,
+        api,
+    ):
         app.include_router(module.router)
+
+    @app.get("/docs", include_in_schema=False)
+    async def _api_docs(request: Request) -> Response:
+        """The API reference (Swagger UI) from our own static files: it works offline, and
+        its policy lets nothing load or run that did not come from this server."""
+        return templates.TemplateResponse(
+            request,
+            "pages/api_docs.html",
+            {"title": f"{app.title}: API", "openapi_url": app.openapi_url},
+            headers={"Content-Security-Policy": DOCS_CSP},
+        )
+
     return app
