@@ -7,6 +7,7 @@
 #   make lint      ruff check, ruff format --check and the import layers (what CI enforces)
 #   make format    rewrite the code the way `make lint` wants it
 #   make bench     the load benchmark (python -m bench)
+#   make vendor    re-fetch the pinned htmx and Swagger UI files into denialflow/web/static
 #   make clean     delete var/ (local data, logs, the test PostgreSQL); keeps .venv
 
 # Recipes are written for bash (Debian's /bin/sh is dash).
@@ -37,7 +38,7 @@ ARGS ?=
 CODE := $(wildcard denialflow tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test check lint format bench clean
+.PHONY: help install lock run test check lint format bench vendor clean
 
 help:
 	@sed -n '3,11s/^#//p' $(firstword $(MAKEFILE_LIST))
@@ -112,6 +113,12 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The browser files served from denialflow/web/static (htmx, Swagger UI for /docs) come
+# from the npm registry at the versions pinned in scripts/vendor.sh and are committed, so
+# nothing is fetched at run time. `scripts/vendor.sh --check` says whether they still match.
+vendor:
+	scripts/vendor.sh
 
 # var/ holds the local SQLite database, the Temporal dev server's file and logs.
 # As root the test PostgreSQL lives under /tmp, so ask the script to remove it too.
