@@ -166,7 +166,7 @@ async def test_editing_appeal_deadlines_tells_open_claims_and_audits_before_and_
 
         saved = await http.post(
             "/admin/payers/commercial-uhc",
-            data={**form, "appeal_deadline_days": "90, 45, 30", "x12_payer_id": "87726"},
+            data={**form, "appeal_deadline_days": "90, 45, 30", "x12_payer_id": "12345"},
         )
         assert saved.status_code == 200
         assert "Rules saved; 1 open claim was told." in text(saved)
@@ -176,14 +176,15 @@ async def test_editing_appeal_deadlines_tells_open_claims_and_audits_before_and_
         stored = payer(harness.engine, "commercial-uhc")
         assert stored.rules["appeal_deadline_days"] == [90, 45, 30]
         assert stored.rules["timely_filing_days"] == 90  # untouched fields stay as they were
-        assert stored.x12_payer_id == "87726"
+        assert stored.x12_payer_id == "12345"
         (rules_change,) = audits(harness.engine, "payer_rules_changed")
         assert rules_change.actor == "alex"
         assert rules_change.detail["before"]["appeal_deadline_days"] == [180, 60]
         assert rules_change.detail["after"]["appeal_deadline_days"] == [90, 45, 30]
         (details_change,) = audits(harness.engine, "payer_changed")
-        assert details_change.detail["before"] == {"x12_payer_id": ""}
-        assert details_change.detail["after"] == {"x12_payer_id": "87726"}
+        # The shipped example id, replaced by the practice's clearinghouse's.
+        assert details_change.detail["before"] == {"x12_payer_id": "87726"}
+        assert details_change.detail["after"] == {"x12_payer_id": "12345"}
 
         # The admin's audit page shows the same change.
         log = await http.get("/audit", params={"action": "payer_rules_changed"})
@@ -313,6 +314,13 @@ FEES_BAD = """procedure_code,modifier,allowed,effective_from,effective_to
 """
 
 
+async def confirm(http: httpx.AsyncClient, preview: httpx.Response) -> httpx.Response:
+    """Press the preview's Confirm button: nothing of an upload is applied before."""
+    assert "not applied yet" in text(preview)
+    action = preview.text.split('id="fee-confirm"', 1)[1].split('action="', 1)[1].split('"', 1)[0]
+    return await http.post(action, data=form_values(preview.text, "fee-confirm"))
+
+
 def rates(engine: Engine) -> dict[str, Decimal]:
     with Session(engine) as session:
         rows = session.exec(select(FeeSchedule).where(FeeSchedule.payer_id == "commercial-uhc"))
@@ -329,12 +337,15 @@ async def test_fee_schedule_upload_shows_changes_and_a_bad_file_imports_nothing(
             url, files={"file": ("uhc-2026.csv", FEES_V1.encode())}, data={"csrf_token": csrf}
         )
         assert first.status_code == 200
+        assert rates(harness.engine) == {}  # a preview only
+        first = await confirm(http, first)
         assert "2 added, 0 changed, 0 unchanged" in text(first)
 
         second = await http.post(
             url, files={"file": ("uhc-2026b.csv", FEES_V2.encode())}, data={"csrf_token": csrf}
         )
         assert second.status_code == 200
+        second = await confirm(http, second)
         page = text(second)
         assert "1 added, 1 changed, 1 unchanged" in page
         assert "99213 from 2026-01-01: 80.00 -> 85.00" in page

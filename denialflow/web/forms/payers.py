@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from sqlmodel import Session
 
 from denialflow.domain.types import CENT, PayerRules, WorkItemKind
+from denialflow.models.payer_profiles import FILING_INDICATORS
 from denialflow.models.tables import Payer
 from denialflow.web.forms.common import FieldErrors
 
@@ -17,32 +18,6 @@ PAYER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 X12_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .-]{1,79}$")
 
 PAYER_KINDS = ("commercial", "medicare", "medicaid", "tricare", "workers_comp", "other")
-# 837P SBR09 claim filing indicator codes (the same list edi/outbound.py accepts).
-FILING_INDICATORS: dict[str, str] = {
-    "11": "Other non-federal programs",
-    "12": "Preferred provider organization (PPO)",
-    "13": "Point of service (POS)",
-    "14": "Exclusive provider organization (EPO)",
-    "15": "Indemnity insurance",
-    "16": "HMO Medicare risk",
-    "17": "Dental maintenance organization",
-    "AM": "Automobile medical",
-    "BL": "Blue Cross/Blue Shield",
-    "CH": "CHAMPUS (TRICARE)",
-    "CI": "Commercial insurance",
-    "DS": "Disability",
-    "FI": "Federal Employees Program",
-    "HM": "Health maintenance organization (HMO)",
-    "LM": "Liability medical",
-    "MA": "Medicare Part A",
-    "MB": "Medicare Part B",
-    "MC": "Medicaid",
-    "OF": "Other federal program",
-    "TV": "Title V",
-    "VA": "Veterans Affairs plan",
-    "WC": "Workers' compensation",
-    "ZZ": "Mutually defined",
-}
 
 
 @dataclass(frozen=True)
@@ -163,7 +138,9 @@ def _check_payer_fields(
     indicator = values.get("claim_filing_indicator", "").strip().upper()
     if indicator not in FILING_INDICATORS:
         errors["claim_filing_indicator"] = (
-            f"Claim filing indicator: {indicator!r} is not an 837 SBR09 code"
+            f"Claim filing indicator: {indicator!r} is not an 837 SBR09 code; use one of "
+            f"the X12 list ({', '.join(FILING_INDICATORS)}), e.g. MB for Medicare Part B, "
+            "MC for Medicaid, CI for commercial insurance, BL for Blue Cross/Blue Shield"
         )
     return {
         "name": name,

@@ -1,4 +1,5 @@
-"""Admin: payers and their rules, fee schedules, queues and membership, users and tokens.
+"""Admin: payers and their rules, fee schedules, queues and membership, users and tokens,
+write-off reasons and limits.
 
 Every change is audited with who, when, before and after; passwords and API tokens
 never are. Forms are checked in `denialflow.web.forms`, so a bad value comes back as a
@@ -10,8 +11,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from denialflow.web.routers.admin import fees, index, payers, queues, tokens, users
+from denialflow.web.routers.admin import (
+    fees,
+    index,
+    payers,
+    queues,
+    tokens,
+    users,
+    write_offs,
+)
 
 router = APIRouter()
-for area in (index, payers, fees, queues, users, tokens):
+for area in (index, payers, fees, queues, users, tokens, write_offs):
     router.include_router(area.router)
