@@ -438,26 +438,7 @@ class ClaimMachine:
             s.payer_claim_control_number = remit.payer_claim_control_number
         routes = [carc.route(a.group.value, a.reason) for a in remit.adjustments]
         contractual = self._contractual(remit, routes)
-        self._fx.remittances.append(
-            RemittancePosting(
-                key=remit.key,
-                status_code=remit.status_code,
-                paid=remit.paid,
-                patient_responsibility=remit.patient_responsibility,
-                payer_claim_control_number=remit.payer_claim_control_number,
-                decision_date=decision,
-                remarks=remit.remarks,
-                adjustments=[
-                    {
-                        "group": a.group.value,
-                        "reason": a.reason,
-                        "amount": str(a.amount),
-                        "category": r.category.value,
-                    }
-                    for a, r in zip(remit.adjustments, routes, strict=True)
-                ],
-            )
-        )
+        self._fx.remittances.append(_posting(remit, routes, decision))
         self._event(
             "remittance_posted",
             key=remit.key,
@@ -555,26 +536,7 @@ class ClaimMachine:
         recorded, and what it leaves is money owed back or still to refund."""
         s = self.s
         routes = [carc.route(a.group.value, a.reason) for a in remit.adjustments]
-        self._fx.remittances.append(
-            RemittancePosting(
-                key=remit.key,
-                status_code=remit.status_code,
-                paid=remit.paid,
-                patient_responsibility=remit.patient_responsibility,
-                payer_claim_control_number=remit.payer_claim_control_number,
-                decision_date=remit.decision_date or self.today(),
-                remarks=remit.remarks,
-                adjustments=[
-                    {
-                        "group": a.group.value,
-                        "reason": a.reason,
-                        "amount": str(a.amount),
-                        "category": r.category.value,
-                    }
-                    for a, r in zip(remit.adjustments, routes, strict=True)
-                ],
-            )
-        )
+        self._fx.remittances.append(_posting(remit, routes, remit.decision_date or self.today()))
         s.paid += remit.paid
         s.contractual += self._contractual(remit, routes)
         s.patient_responsibility += remit.patient_responsibility
@@ -1430,3 +1392,27 @@ class ClaimMachine:
         s.missed.append(name)
         self._fx.claim_changed = True
         self._event("deadline_missed", name=name, deadline=deadline.isoformat())
+
+
+def _posting(
+    remit: RemittanceIn, routes: list[carc.ReasonRoute], decision: date
+) -> RemittancePosting:
+    """What the posting activity records of one 835 claim, its adjustments routed."""
+    return RemittancePosting(
+        key=remit.key,
+        status_code=remit.status_code,
+        paid=remit.paid,
+        patient_responsibility=remit.patient_responsibility,
+        payer_claim_control_number=remit.payer_claim_control_number,
+        decision_date=decision,
+        remarks=remit.remarks,
+        adjustments=[
+            {
+                "group": a.group.value,
+                "reason": a.reason,
+                "amount": str(a.amount),
+                "category": r.category.value,
+            }
+            for a, r in zip(remit.adjustments, routes, strict=True)
+        ],
+    )

@@ -8,6 +8,7 @@ starts without a database round trip.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func
@@ -93,20 +94,7 @@ def record_claim(
     )
     # Lines and diagnoses reference the claim row, so it must exist first on PostgreSQL.
     session.flush()
-    for n, line in enumerate(claim.lines, start=1):
-        session.add(
-            ClaimLine(
-                claim_id=claim.id,
-                line_number=n,
-                procedure_code=line.procedure_code,
-                modifiers=line.modifiers,
-                units=line.units,
-                charge=line.charge,
-                diagnosis_pointers=line.diagnosis_pointers,
-            )
-        )
-    for n, code in enumerate(claim.diagnoses, start=1):
-        session.add(ClaimDiagnosis(claim_id=claim.id, position=n, code=code))
+    add_lines(session, claim.id, claim.lines, claim.diagnoses)
     session.add(
         ClaimEvent(
             claim_id=claim.id,
@@ -260,3 +248,24 @@ def finished_claim_state(session: Session, claim_id: str) -> tuple[ClaimState, P
         }
     )
     return state, rules
+
+
+def add_lines(
+    session: Session, claim_id: str, lines: Sequence[ClaimLineIn], diagnoses: Sequence[str]
+) -> None:
+    """Store a claim's service lines and diagnoses, numbered in the order given (the
+    order the 837P sends and the diagnosis pointers refer to)."""
+    for n, line in enumerate(lines, start=1):
+        session.add(
+            ClaimLine(
+                claim_id=claim_id,
+                line_number=n,
+                procedure_code=line.procedure_code,
+                modifiers=line.modifiers,
+                units=line.units,
+                charge=line.charge,
+                diagnosis_pointers=line.diagnosis_pointers,
+            )
+        )
+    for n, code in enumerate(diagnoses, start=1):
+        session.add(ClaimDiagnosis(claim_id=claim_id, position=n, code=code))

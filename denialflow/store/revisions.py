@@ -16,6 +16,7 @@ from sqlmodel import Session, delete, select
 
 from denialflow.domain.types import ZERO, ClaimLineIn, to_money
 from denialflow.models.tables import Claim, ClaimDiagnosis, ClaimLine, ClaimRevision
+from denialflow.store.claims import add_lines
 
 DRAFT, SENT, DISCARDED = "draft", "sent", "discarded"
 
@@ -159,21 +160,12 @@ def apply_to_claim(session: Session, revision: ClaimRevision) -> None:
     session.exec(delete(ClaimLine).where(ClaimLine.claim_id == claim.id))  # type: ignore[call-overload]
     session.exec(delete(ClaimDiagnosis).where(ClaimDiagnosis.claim_id == claim.id))  # type: ignore[call-overload]
     session.flush()
-    for n, raw in enumerate(after["lines"], start=1):
-        line = ClaimLineIn.model_validate(raw)
-        session.add(
-            ClaimLine(
-                claim_id=claim.id,
-                line_number=n,
-                procedure_code=line.procedure_code,
-                modifiers=line.modifiers,
-                units=line.units,
-                charge=line.charge,
-                diagnosis_pointers=line.diagnosis_pointers,
-            )
-        )
-    for n, code in enumerate(after["diagnoses"], start=1):
-        session.add(ClaimDiagnosis(claim_id=claim.id, position=n, code=code))
+    add_lines(
+        session,
+        claim.id,
+        [ClaimLineIn.model_validate(raw) for raw in after["lines"]],
+        after["diagnoses"],
+    )
     session.flush()
 
 
