@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     )
     # How long one database projection may take before Temporal retries it elsewhere.
     activity_timeout_seconds: int = Field(default=30, alias="DENIALFLOW_ACTIVITY_TIMEOUT")
+    # How long an action waits for a worker to take it before the person is told the
+    # system is busy (the action is then not confirmed; see claim_client._update).
+    action_wait_seconds: float = Field(
+        default=5.0, ge=0.5, le=120, alias="DENIALFLOW_ACTION_WAIT_SECONDS"
+    )
     # The clearinghouse mailbox: files dropped in inbound/ are taken in by the worker;
     # generated 837P and 276 files are written to outbound/.
     inbound_dir: Path | None = Field(default=None, alias="DENIALFLOW_INBOUND_DIR")

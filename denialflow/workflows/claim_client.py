@@ -8,12 +8,19 @@ leaves everything unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -31,6 +38,7 @@ from denialflow.domain.types import (
     RemittanceResult,
 )
 from denialflow.models.db import session_scope
+from denialflow.settings import get_settings
 from denialflow.store.claims import finished_claim_state, forget_claim, payer_rules, record_claim
 from denialflow.workflows import claim_contract as contract
 from denialflow.workflows.claim import ClaimWorkflow
@@ -53,10 +61,17 @@ __all__ = [
 class ActionRefused(Exception):
     """The workflow refused an action or event; `conflict` when someone else got there first."""
 
-    def __init__(self, message: str, conflict: bool = False) -> None:
+    def __init__(self, message: str, conflict: bool = False, busy: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.conflict = conflict
+        self.busy = busy
+
+    @property
+    def status(self) -> int:
+        """The HTTP status a page or the API answers with: 503 when no worker took the
+        action in time, 409 for a conflict, else 422."""
+        return 503 if self.busy else 409 if self.conflict else 422
 
 
 async def start_claim_workflow(
@@ -137,9 +152,28 @@ async def submit_claim(
         raise
 
 
-async def _update(claim_id: str, call):  # noqa: ANN001, ANN202 - one error mapping for all
+async def _update(handle: WorkflowHandle, claim_id: str, update, arg):  # noqa: ANN001, ANN202 - one error mapping for all
+    # Wait a bounded time for a worker to accept the update: once accepted it is in the
+    # workflow's history and will complete, so the result is then awaited in full. If no
+    # worker accepts it in time (worker down, system overloaded) the person is told at once;
+    # Temporal keeps an admitted update in memory and may still deliver it when a worker
+    # returns, so the message says "not confirmed" rather than "not applied".
+    wait = get_settings().action_wait_seconds
     try:
-        return await call
+        try:
+            async with asyncio.timeout(wait):
+                started = await handle.start_update(
+                    update, arg, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+                )
+        # The SDK turns the cancelled wait into its own error, so catch both.
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise ActionRefused(
+                f"The system is busy: no worker took this action within {wait:g} seconds, so "
+                "it is not confirmed. It may still be applied when the worker is back: check "
+                "the claim before acting again.",
+                busy=True,
+            ) from None
+        return await started.result()
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError):
@@ -159,19 +193,19 @@ def _handle(client: Client, claim_id: str) -> WorkflowHandle:
 
 async def act(client: Client, claim_id: str, action: ActionIn) -> ActionResult:
     handle = _handle(client, claim_id)
-    return await _update(claim_id, handle.execute_update(ClaimWorkflow.act, action))
+    return await _update(handle, claim_id, ClaimWorkflow.act, action)
 
 
 async def post_remittance(client: Client, claim_id: str, remit: RemittanceIn) -> RemittanceResult:
     handle = _handle(client, claim_id)
-    return await _update(claim_id, handle.execute_update(ClaimWorkflow.post_remittance, remit))
+    return await _update(handle, claim_id, ClaimWorkflow.post_remittance, remit)
 
 
 async def post_acknowledgement(
     client: Client, claim_id: str, ack: AcknowledgementIn
 ) -> RemittanceResult:
     handle = _handle(client, claim_id)
-    return await _update(claim_id, handle.execute_update(ClaimWorkflow.post_acknowledgement, ack))
+    return await _update(handle, claim_id, ClaimWorkflow.post_acknowledgement, ack)
 
 
 async def deliver_remittance(

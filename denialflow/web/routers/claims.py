@@ -521,7 +521,7 @@ async def claim_action(
             session,
             claim,
             f"Nothing changed: {err.message}",
-            409 if err.conflict else 422,
+            err.status,
         )
     except (RPCError, WorkflowUpdateFailedError):
         return _refusal(

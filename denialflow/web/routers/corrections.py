@@ -280,7 +280,7 @@ async def correct_claim(
         context = _context(
             session, claim, after, {}, f"Nothing was sent: {err.message}", claim_number
         )
-        return _page(request, context, 409 if err.conflict else 422)
+        return _page(request, context, err.status)
     except (RPCError, WorkflowUpdateFailedError):
         # The workflow may have sent it: leave the draft for the activity to find.
         context = _context(

@@ -304,7 +304,7 @@ async def unmatched_action(
         await _act(request, kind, item_id, form, viewer, temporal)
     except Refused as err:
         record_refusal(request.app.state.engine, viewer.username, item_id, kind, err)
-        return _refusal(request, session, item_id, err.message, 409 if err.conflict else 422)
+        return _refusal(request, session, item_id, err.message, err.status)
     except TemporalUnavailable as err:
         return _refusal(request, session, item_id, err.message, 503)
     if not is_htmx(request):
