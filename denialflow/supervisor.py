@@ -1,6 +1,9 @@
 """`denialflow up`: the Temporal dev server, the worker and the web app, in one terminal.
 
-Ctrl-C (or SIGTERM) stops all three: web first, then the worker, then Temporal.
+A part that exits on its own (a crashed worker, web app or embedded Temporal dev server) is
+started again after a back-off (1 s doubling to 30 s, back to 1 s once it has stayed up a
+minute), each restart logged with the exit status to stderr and the part's log file.
+Only Ctrl-C (or SIGTERM) stops all three: web first, then the worker, then Temporal.
 Data lives under var/ and is reused; demo data is seeded only into an empty database.
 """
 
@@ -19,6 +22,39 @@ from denialflow.models.db import get_engine, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
 from denialflow.settings import Settings, get_settings
+
+
+class Backoff:
+    """Delay before the next restart of one part: doubles on each crash up to `cap`, and
+    starts over from `initial` once the part has stayed up `stable_after` seconds, so a part
+    that crashes once a day is not made to wait 30 s."""
+
+    def __init__(self, initial: float = 1.0, cap: float = 30.0, stable_after: float = 60.0):
+        self.initial = initial
+        self.cap = cap
+        self.stable_after = stable_after
+        self._next = initial
+
+    def delay(self, uptime: float) -> float:
+        """The wait before restarting a part that exited after running `uptime` seconds."""
+        if uptime >= self.stable_after:
+            self._next = self.initial
+        delay = self._next
+        self._next = min(self._next * 2, self.cap)
+        return delay
+
+
+def should_restart(returncode: int | None, stopping: bool) -> bool:
+    """A part that has exited is restarted unless the user asked everything to stop."""
+    return returncode is not None and not stopping
+
+
+def _log_restart(name: str, returncode: int | None, delay: float, log_file: Path) -> None:
+    message = f"{name} exited with status {returncode}; restarting in {delay:g}s"
+    print(message, file=sys.stderr, flush=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with log_file.open("a") as log:
+        log.write(f"{stamp} denialflow up: {message}\n")
 
 
 def _spawn(args: list[str], log_file: Path) -> subprocess.Popen:
@@ -107,11 +143,50 @@ def up(seed: bool = True, demo_claims: int = 300) -> int:
             "Press Ctrl-C to stop.",
             flush=True,
         )
+        logs = var / "logs"
+
+        def start_temporal() -> subprocess.Popen:
+            assert embedded is not None
+            # The same database file, so workflows and timers carry on where they were.
+            return start_dev_server(
+                var / "temporal.db",
+                embedded[0],
+                embedded[1],
+                settings.temporal_ui_port,
+                logs / "temporal.log",
+            )
+
+        starters = {
+            "worker": lambda: _spawn(["worker"], logs / "worker.log"),
+            "web": lambda: _spawn(["web"], logs / "web.log"),
+            "temporal": start_temporal,
+        }
+        running: dict[str, subprocess.Popen] = {"worker": worker, "web": web}
+        if temporal is not None:
+            running["temporal"] = temporal
+        started_at = {name: time.monotonic() for name in running}
+        backoffs = {name: Backoff() for name in running}
+        due: dict[str, float] = {}
         while True:
-            for name, proc in (("worker", worker), ("web", web), ("temporal", temporal)):
-                if proc is not None and proc.poll() is not None:
-                    print(f"{name} exited with status {proc.returncode}; stopping", flush=True)
-                    return 1
+            now = time.monotonic()
+            for name, proc in running.items():
+                if name not in due and should_restart(proc.poll(), stopping=False):
+                    delay = backoffs[name].delay(now - started_at[name])
+                    _log_restart(name, proc.returncode, delay, logs / f"{name}.log")
+                    due[name] = now + delay
+            for name, when in list(due.items()):
+                if now < when:
+                    continue
+                del due[name]
+                try:
+                    running[name] = starters[name]()
+                except RuntimeError as exc:
+                    # Exited again before answering: the next pass backs off further.
+                    print(f"{name} did not start: {exc}", file=sys.stderr, flush=True)
+                else:
+                    print(f"restarted {name}", flush=True)
+                started_at[name] = time.monotonic()
+            worker, web, temporal = running["worker"], running["web"], running.get("temporal")
             time.sleep(0.3)
     except KeyboardInterrupt:
         return 0
