@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictStr,
     WithJsonSchema,
     model_validator,
 )
@@ -85,6 +86,9 @@ class InvalidOut(BaseModel):
 
 # --- claims ------------------------------------------------------------------
 
+# A JSON integer is not a name or a code, and a NUL byte breaks the database and X12.
+_Text = Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")]
+
 
 class ClaimLineCreate(ClaimLineIn):
     charge: ApiMoney = Field(ge=0, description="line charge, a string of cents")
@@ -113,10 +117,20 @@ class ClaimCreate(ClaimIn):
         }
     )
 
+    # Lengths are the database columns', so an oversized value is a 422 here, not a 500.
+    payer_id: _Text = Field(min_length=1, max_length=40)
+    patient_name: _Text = Field(default="", max_length=200)
+    # The 276 status inquiry cannot be sent without it.
+    member_id: _Text = Field(min_length=1, max_length=80)
+    # Deadlines are days added to these; year 9999 would overflow into a 500.
+    service_date: date = Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))
+    submitted_on: date = Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))
     charge: ApiMoney | None = Field(
         default=None, ge=0, description="total charge; the sum of the lines when left out"
     )
-    diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM codes")
+    diagnoses: list[Annotated[_Text, Field(min_length=1, max_length=10)]] = Field(
+        min_length=1, max_length=12, description="ICD-10-CM codes"
+    )
     lines: list[ClaimLineCreate] = Field(min_length=1, max_length=50)  # type: ignore[assignment]
 
     @model_validator(mode="after")

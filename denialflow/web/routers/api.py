@@ -418,7 +418,7 @@ def list_work_items(
         WorkItemState | None, Query(description="default: every state but closed")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> WorkItemPage:
     conditions: list[Any] = []
     visible = _visible_items(session, viewer)
@@ -517,7 +517,7 @@ async def act_on_work_item(
             item=item.id,
             conflict=err.conflict,
         )
-        raise HTTPException(409 if err.conflict else 422, err.message) from None
+        raise HTTPException(err.status, err.message) from None
     except RPCError:
         raise HTTPException(
             503,

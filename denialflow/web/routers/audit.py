@@ -73,14 +73,25 @@ class AuditFilters:
         }
 
 
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+# Far beyond any real log; keeps the OFFSET inside a 64-bit integer.
+MAX_PAGE = 1_000_000
+
+
 def _date(raw: str, label: str, errors: dict[str, str], name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = f"{label}: {raw!r} is not a date (YYYY-MM-DD)"
         return None
+    # The `to` day gets a day added; year 9999 would overflow into a 500.
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        errors[name] = f"{label}: {raw!r} is outside {EARLIEST_DAY} to {LATEST_DAY}"
+        return None
+    return day
 
 
 def parse_filters(request: Request) -> AuditFilters:
@@ -101,7 +112,7 @@ def parse_filters(request: Request) -> AuditFilters:
     f.start = datetime.combine(start, time.min, tzinfo=UTC) if start else None
     f.end = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC) if end else None
     raw_page = (q.get("page") or "1").strip()
-    if raw_page.isdigit() and int(raw_page) >= 1:
+    if raw_page.isdigit() and len(raw_page) <= 7 and 1 <= int(raw_page) <= MAX_PAGE:
         f.page = int(raw_page)
     else:
         f.errors["page"] = f"Page: {raw_page!r} is not a page number"
