@@ -107,6 +107,12 @@ async def get_viewer(request: Request, session: SessionDep) -> Viewer:
     now = utcnow()
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
+        # Tokens are for the API only: the pages expect a session (CSRF, viewer), and a
+        # token on a form route must be refused before its handler changes anything.
+        if not request.url.path.startswith("/api/"):
+            raise Forbidden(
+                "API tokens work only on /api/ routes; sign in with a browser to use the pages."
+            )
         user = user_for_api_token(session, auth[7:].strip())
         if user is None:
             raise NotSignedIn()
