@@ -11,13 +11,31 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from denialflow.devserver import test_server_binary
 from denialflow.settings import Settings, get_settings
 from denialflow.worker import build_worker
 from denialflow.workflows.claim_client import ActionRefused
+from denialflow.workflows.client import register_search_attributes
+from denialflow.workflows.converter import DATA_CONVERTER
 from tests.workflows.conftest import Harness
 
 
 async def test_an_action_with_the_worker_down_is_answered_busy_within_the_bound(
+    engine: Engine, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # A server of its own: an update admitted with no worker to take it holds the
+    # time-skipping server's clock, which would stall every later test on the shared one.
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=DATA_CONVERTER, test_server_existing_path=test_server_binary()
+    )
+    try:
+        await register_search_attributes(env.client)
+        await _busy_within_the_bound(env, env.client, engine, tmp_path)
+    finally:
+        await env.shutdown()
+
+
+async def _busy_within_the_bound(
     env: WorkflowEnvironment, client: Client, engine: Engine, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     queue = f"wait-{uuid.uuid4().hex[:8]}"
@@ -40,5 +58,3 @@ async def test_an_action_with_the_worker_down_is_answered_busy_within_the_bound(
     # Nothing was recorded while no worker ran.
     (still,) = h.open_items("AW-1")
     assert (still.state, still.version, still.assignee) == (item.state, item.version, None)
-    # A workflow left running without a worker would hold the shared test server's clock.
-    await h.handle("AW-1").terminate("test finished")
