@@ -98,6 +98,10 @@ class Refused(Exception):
         self.message = message
         self.conflict = conflict
 
+    @property
+    def status(self) -> int:
+        return 409 if self.conflict else 422
+
 
 class TemporalUnavailable(Exception):
     """Temporal could not be reached or did not answer; `message` says what that left."""
@@ -523,6 +527,9 @@ async def _talk(engine: Engine, plan: _MatchPlan, row_type: Any, version: int, c
     try:
         return await call
     except ActionRefused as err:
+        if err.busy:
+            # No worker took it in time: it may still be applied, so keep the item as is.
+            raise _unsure(plan) from None
         _give_back(engine, plan, row_type, version)
         raise Refused(
             f"Claim {plan.claim_id}'s workflow refused it: {err.message}. Nothing was changed.",
