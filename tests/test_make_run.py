@@ -164,7 +164,12 @@ def _start_and_check(env: dict[str, str], cwd: Path, started: list[Up]) -> Up:
     up.wait_for_line("denialflow is running", START_TIMEOUT)
 
     web = f"http://127.0.0.1:{env['DENIALFLOW_WEB_PORT']}"
+    # /health counts the worker too, which may take a moment to poll its task queue.
+    deadline = time.monotonic() + 30
     health = _wait_for_http(f"{web}/health", 10)
+    while health.status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        health = _wait_for_http(f"{web}/health", 10)
     assert health.status_code == 200, health.text
     body = health.json()
     assert body["database"] == "ok", body
