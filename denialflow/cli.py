@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from denialflow.settings import get_settings
+from denialflow.settings import get_settings, make_private
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -158,6 +159,13 @@ def _cmd_edi_parse(args: argparse.Namespace) -> int:
     return parse_command(args.file)
 
 
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from denialflow.models.audit_chain import cli_verify
+    from denialflow.models.db import get_engine
+
+    return cli_verify(get_engine())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="denialflow", description="Denial and follow-up management on Temporal."
@@ -218,15 +226,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = edi.add_parser("parse", help="print an X12 file as JSON")
     p.add_argument("file")
     p.set_defaults(func=_cmd_edi_parse)
+
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    p = audit.add_parser(
+        "verify", help="check the audit log's hash chain; exit 1 naming any entry tampered with"
+    )
+    p.set_defaults(func=_cmd_audit_verify)
     return parser
 
 
+# Commands that create or open the local data files under var/.
+_MAKE_VAR_PRIVATE = {"up", "migrate", "worker", "web"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything we and our children (the Temporal dev server) create is readable by the
+    # owner only: databases, history, logs and X12 files all hold PHI.
+    os.umask(0o077)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # The SDK logs workflow and activity arguments at debug level; keep PHI out of logs.
     logging.getLogger("temporalio").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    if args.command in _MAKE_VAR_PRIVATE:
+        make_private(get_settings().var_dir)
     return args.func(args)
 
 

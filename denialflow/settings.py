@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +25,18 @@ class Settings(BaseSettings):
     # travel encrypted.
     secure_cookies: bool = Field(default=False, alias="DENIALFLOW_SECURE_COOKIES")
     temporal_ui_port: int = Field(default=8233, alias="DENIALFLOW_TEMPORAL_UI_PORT")
+    # Sign-in sessions end after this long without a request, and after this long in
+    # all, whatever the activity (a shared front-desk screen is not signed in forever).
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, alias="DENIALFLOW_SESSION_IDLE_MINUTES"
+    )
+    session_absolute_hours: int = Field(
+        default=12, ge=1, le=24 * 30, alias="DENIALFLOW_SESSION_ABSOLUTE_HOURS"
+    )
+    # Keys that encrypt every Temporal payload (workflows/codec.py): comma-separated
+    # "key-id:base64 of 32 bytes", the first encrypts, all decrypt (rotation). Empty:
+    # a key is made once in var/payload-keys (readable by its owner only).
+    payload_keys: str = Field(default="", alias="DENIALFLOW_PAYLOAD_KEYS", repr=False)
     # Claim workflows the worker keeps in memory between their events (about 70 KiB
     # each): a claim evicted from the cache replays its history on its next payment.
     # The default holds 10,000 open claims in about 800 MiB; lower it on a small machine.
@@ -33,7 +46,7 @@ class Settings(BaseSettings):
     # How long one database projection may take before Temporal retries it elsewhere.
     activity_timeout_seconds: int = Field(default=30, alias="DENIALFLOW_ACTIVITY_TIMEOUT")
     # How long an action waits for a worker to take it before the person is told the
-    # system is busy (the action is then not confirmed; see claim_client._update).
+    # system is busy (the action then waits as pending; see claim_client._update).
     action_wait_seconds: float = Field(
         default=5.0, ge=0.5, le=120, alias="DENIALFLOW_ACTION_WAIT_SECONDS"
     )
@@ -75,6 +88,22 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.var_dir / 'denialflow.db'}"
+
+
+def make_private(var_dir: Path) -> None:
+    """var/ holds PHI (the SQLite databases, Temporal's history, logs, X12 files): make it
+    and everything in it readable by its owner only, including what an older version or a
+    different umask created before."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    for root, dirs, files in os.walk(var_dir):
+        for name, mode in [(root, 0o700)] + [(os.path.join(root, f), 0o600) for f in files]:
+            try:
+                if os.stat(name, follow_symlinks=False).st_mode & 0o077:
+                    os.chmod(name, mode, follow_symlinks=False)
+            except (FileNotFoundError, NotImplementedError):
+                # Gone meanwhile (SQLite's -shm), or a symlink on a platform without lchmod.
+                pass
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
 
 
 @lru_cache

@@ -206,6 +206,9 @@ def test_up_starts_answers_stops_and_restarts_without_reseeding(
         _stop_and_check(up, up_env)
         claims = _claim_count(var_dir)
         assert claims > 0
+        # What up, the worker, the web app and the dev server wrote holds PHI.
+        loose = [str(p) for p in [var_dir, *var_dir.rglob("*")] if p.stat().st_mode & 0o077]
+        assert not loose, f"readable by others than the owner: {loose}"
 
         # Second start on the same var dir: the data is reused, nothing is seeded again.
         up = _start_and_check(up_env, tmp_path, started)

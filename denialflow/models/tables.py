@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from denialflow.domain.types import ZERO
@@ -390,6 +390,18 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=60)
     claim_id: str | None = Field(default=None, max_length=64)
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The hash chain (models/audit_chain.py sets these when the row is flushed).
+    seq: int | None = Field(default=None, sa_column=Column(Integer, nullable=False, unique=True))
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
+
+    @classmethod
+    def __declare_last__(cls) -> None:
+        # Runs once the mappers are configured, before any row can be flushed; chaining
+        # lives in one place instead of at every `session.add(AuditEvent(...))`.
+        from denialflow.models import audit_chain
+
+        audit_chain.install(cls)
 
 
 class UnmatchedAcknowledgement(SQLModel, table=True):
