@@ -17,7 +17,9 @@ class X12Error(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = f"segment {self.segment_number} ({self.segment_id})"
+        # A broken file can glue a whole document into one "segment id".
+        sid = self.segment_id if len(self.segment_id) <= 8 else self.segment_id[:8] + "..."
+        where = f"segment {self.segment_number} ({sid})"
         text = f"{self.file}: {where}: {self.message}"
         # A stray newline from file content must not split the one-line report.
         return " ".join(text.splitlines())

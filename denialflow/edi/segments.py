@@ -7,12 +7,62 @@ elements to read as "", typed values, and errors that name the segment.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from denialflow.domain.types import to_money
+from denialflow.domain.types import CENT
 from denialflow.edi.errors import X12Error
-from denialflow.edi.tokenizer import Transaction
+from denialflow.edi.tokenizer import Transaction, quoted
+
+# X12 R (decimal) as the 005010 TR3s allow it: ASCII digits, an optional leading minus
+# and decimal point, no exponent, at most 18 digits. Python's Decimal() would also take
+# "1E+999999", "NaN", "1_000" and non-ASCII digits, and a long enough value then breaks
+# quantize (InvalidOperation) or int() (the 4,300-digit limit) far from the segment.
+_DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
+MAX_DIGITS = 18
+# No claim line or payment denialflow handles comes near this; a larger amount is a
+# broken file, and refusing it keeps every sum well inside Decimal's 28-digit precision.
+MAX_AMOUNT = Decimal("99999999.99")
+# An integer element (N0: counts, pointers) is at most this many digits in any X12 rule.
+MAX_INTEGER_DIGITS = 9
+
+
+def read_decimal(value: str) -> Decimal | None:
+    """A stripped, non-empty element text as an X12 decimal; None when it is not one
+    (wrong characters, or more than MAX_DIGITS digits)."""
+    if len(value) > MAX_DIGITS + 2 or _DECIMAL.match(value) is None:
+        return None
+    if len(value) - (value[0] == "-") - ("." in value) > MAX_DIGITS:
+        return None
+    return Decimal(value)
+
+
+def decimal_problem(label: str, value: str) -> str:
+    """Why `value` (stripped, non-empty) is not an X12 decimal, for an X12Error."""
+    if _DECIMAL.match(value) is not None:
+        return (
+            f"{label} has {sum(c.isdigit() for c in value)} digits; X12 allows at most {MAX_DIGITS}"
+        )
+    return f"{label} {quoted(value)} is not a number"
+
+
+def amount_problem(label: str, number: Decimal) -> str | None:
+    """Why a decimal cannot be money, or None when it can: whole cents, within MAX_AMOUNT."""
+    if abs(number) > MAX_AMOUNT:
+        return f"{label} {number} is over {MAX_AMOUNT:,}, the largest amount denialflow takes"
+    cents = number.quantize(CENT)
+    if cents != number:
+        return f"{label} {number} has more than 2 decimal places"
+    return None
+
+
+def to_amount(number: Decimal) -> Decimal | None:
+    """`number` in cents when amount_problem finds nothing, else None."""
+    if abs(number) > MAX_AMOUNT:
+        return None
+    cents = number.quantize(CENT)
+    return cents if cents == number else None
 
 
 class Seg:
@@ -49,17 +99,32 @@ class Seg:
         value = self[i].strip()
         if not value:
             return None
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            raise self.error(f"{self.label(i)} {value!r} is not a number")
+        number = read_decimal(value)
+        if number is None:
+            raise self.error(decimal_problem(self.label(i), value))
         return number
 
     def money(self, i: int) -> Decimal | None:
         number = self.decimal(i)
-        return None if number is None else to_money(number)
+        if number is None:
+            return None
+        cents = to_amount(number)
+        if cents is None:
+            raise self.error(amount_problem(self.label(i), number) or "not an amount")
+        return cents
+
+    def integer(self, i: int) -> int | None:
+        """An N0 element: ASCII digits only, at most MAX_INTEGER_DIGITS of them."""
+        value = self[i].strip()
+        if not value:
+            return None
+        if not (value.isascii() and value.isdigit()):
+            raise self.error(f"{self.label(i)} {quoted(value)} is not a whole number")
+        if len(value) > MAX_INTEGER_DIGITS:
+            raise self.error(
+                f"{self.label(i)} has {len(value)} digits; at most {MAX_INTEGER_DIGITS} here"
+            )
+        return int(value)
 
     def amount(self, i: int) -> Decimal:
         """A required money element."""
@@ -99,7 +164,7 @@ class Seg:
 
 def parse_date(value: str) -> dt.date:
     """CCYYMMDD to a date; ValueError otherwise."""
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not (value.isascii() and value.isdigit()):
         raise ValueError(value)
     return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
 

@@ -17,6 +17,9 @@ ISA_LENGTH = 106  # the ISA is fixed width; its terminator is the 106th characte
 _ISA_SEPARATORS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _WHITESPACE = " \t\r\n"
+# SE01 is at most 10 digits, GE01 6 and IEA01 5; anything longer is not a count.
+_MAX_COUNT_DIGITS = 10
+_QUOTE_LIMIT = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,14 @@ class X12Document:
     @property
     def transactions(self) -> list[Transaction]:
         return [t for i in self.interchanges for g in i.groups for t in g.transactions]
+
+
+def quoted(value: str) -> str:
+    """repr() of an element for an error message, cut short: a broken file can hold
+    an element megabytes long, and the message must stay one readable line."""
+    if len(value) <= _QUOTE_LIMIT:
+        return repr(value)
+    return repr(value[:_QUOTE_LIMIT]) + f"... ({len(value)} characters)"
 
 
 def decode(data: bytes) -> str:
@@ -188,14 +199,21 @@ class _Walk:
         self.doc.warnings.append(str(self.error(i, message)))
 
     def count(self, i: int, label: str, value: str, expected: int, what: str) -> None:
-        if not value.strip().isdigit():
-            raise self.error(i, f"{label} {value!r} is not a number")
-        if int(value) != expected:
-            self.mismatch(i, f"{label} says {int(value)} {what}, counted {expected}")
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit()):
+            raise self.error(i, f"{label} {quoted(value)} is not a number")
+        if len(digits) > _MAX_COUNT_DIGITS:
+            raise self.error(
+                i, f"{label} has {len(digits)} digits; a count has at most {_MAX_COUNT_DIGITS}"
+            )
+        if int(digits) != expected:
+            self.mismatch(i, f"{label} says {int(digits)} {what}, counted {expected}")
 
     def same(self, i: int, label: str, value: str, other_label: str, other: str) -> None:
         if value.strip() != other.strip():
-            self.mismatch(i, f"{label} {value!r} does not match {other_label} {other!r}")
+            self.mismatch(
+                i, f"{label} {quoted(value)} does not match {other_label} {quoted(other)}"
+            )
 
     def run(self) -> int | None:
         segs = self.segs
@@ -220,7 +238,7 @@ class _Walk:
                     raise self.error(i, "ST outside a functional group (GS..GE)")
                 if self.st is not None:
                     raise self.error(
-                        i, f"ST before SE closed transaction {_el(segs[self.st], 2)!r}"
+                        i, f"ST before SE closed transaction {quoted(_el(segs[self.st], 2))}"
                     )
                 self.st = i
             elif sid == "SE":
@@ -235,12 +253,16 @@ class _Walk:
                 return stray
         last = len(segs) - 1
         if self.st is not None:
-            raise self.error(last, f"file ends inside transaction {_el(segs[self.st], 2)!r}: no SE")
+            raise self.error(
+                last, f"file ends inside transaction {quoted(_el(segs[self.st], 2))}: no SE"
+            )
         if self.group is not None:
-            raise self.error(last, f"file ends inside group {self.group.control_number!r}: no GE")
+            raise self.error(
+                last, f"file ends inside group {quoted(self.group.control_number)}: no GE"
+            )
         if self.interchange is not None:
             ctrl = self.interchange.control_number
-            raise self.error(last, f"file ends inside interchange {ctrl!r}: no IEA")
+            raise self.error(last, f"file ends inside interchange {quoted(ctrl)}: no IEA")
         return None
 
     def stray(self, i: int) -> int | None:
@@ -257,7 +279,7 @@ class _Walk:
     def open_interchange(self, i: int, seg: list[str]) -> None:
         if self.interchange is not None:
             ctrl = self.interchange.control_number
-            raise self.error(i, f"ISA inside interchange {ctrl!r}: IEA missing")
+            raise self.error(i, f"ISA inside interchange {quoted(ctrl)}: IEA missing")
         if len(seg) != 17:
             raise self.error(i, f"ISA has {len(seg) - 1} elements, expected 16")
         self.interchange = Interchange(
@@ -274,7 +296,7 @@ class _Walk:
         if self.interchange is None:
             raise self.error(i, "GS outside an interchange (ISA..IEA)")
         if self.group is not None:
-            raise self.error(i, f"GS inside group {self.group.control_number!r}: GE missing")
+            raise self.error(i, f"GS inside group {quoted(self.group.control_number)}: GE missing")
         self.group = FunctionalGroup(
             functional_id=_el(seg, 1),
             sender=_el(seg, 2),
@@ -308,7 +330,9 @@ class _Walk:
         if self.group is None:
             raise self.error(i, "GE without GS")
         if self.st is not None:
-            raise self.error(i, f"GE before SE closed transaction {_el(self.segs[self.st], 2)!r}")
+            raise self.error(
+                i, f"GE before SE closed transaction {quoted(_el(self.segs[self.st], 2))}"
+            )
         self.count(i, "GE01", _el(seg, 1), len(self.group.transactions), "transaction sets")
         self.same(i, "GE02", _el(seg, 2), "GS06", self.group.control_number)
         self.group = None
@@ -317,7 +341,7 @@ class _Walk:
         if self.interchange is None:
             raise self.error(i, "IEA without ISA")
         if self.group is not None:
-            raise self.error(i, f"IEA before GE closed group {self.group.control_number!r}")
+            raise self.error(i, f"IEA before GE closed group {quoted(self.group.control_number)}")
         self.count(i, "IEA01", _el(seg, 1), len(self.interchange.groups), "functional groups")
         self.same(i, "IEA02", _el(seg, 2), "ISA13", self.interchange.control_number)
         self.interchange = None

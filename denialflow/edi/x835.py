@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from denialflow.domain.types import ZERO, to_money
+from denialflow.domain.types import ZERO
 from denialflow.edi.reversals import ReversalMatch, pair_reversals
-from denialflow.edi.segments import Seg, format_name
-from denialflow.edi.tokenizer import Transaction
+from denialflow.edi.segments import Seg, format_name, read_decimal, to_amount
+from denialflow.edi.tokenizer import Transaction, quoted
 from denialflow.edi.x835_models import (
     Adjustment,
     ClaimPayment,
@@ -112,15 +112,9 @@ _ONE = Decimal("1")  # SVC05 units when not reported
 
 def _number(text: str) -> Decimal | None:
     """Seg.decimal's value for an element, or None where Seg.decimal would return None
-    (blank) or raise (not a finite number): the caller asks Seg then."""
+    (blank) or raise (not an X12 decimal): the caller asks Seg then."""
     value = text.strip()
-    if not value:
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
+    return read_decimal(value) if value else None
 
 
 def _padded(el: list[str], size: int) -> list[str]:
@@ -195,9 +189,10 @@ class _Reader:
         value = self.money_seen.get(text)
         if value is None:
             number = _number(text)
-            if number is None:  # missing or not a number: Seg.amount says which
+            value = None if number is None else to_amount(number)
+            if value is None:  # missing, not a number or not an amount: Seg says which
                 return self.seg(offset).amount(i)
-            value = self.money_seen[text] = to_money(number)
+            self.money_seen[text] = value
         return value
 
     def money(self, el: list[str], offset: int, i: int) -> Decimal | None:
@@ -206,9 +201,10 @@ class _Reader:
         value = self.money_seen.get(text)
         if value is None:
             number = _number(text)
-            if number is None:  # None when missing; Seg.money raises when not a number
+            value = None if number is None else to_amount(number)
+            if value is None:  # None when missing; Seg.money raises when not an amount
                 return self.seg(offset).money(i)
-            value = self.money_seen[text] = to_money(number)
+            self.money_seen[text] = value
         return value
 
     def number(self, el: list[str], offset: int, i: int) -> Decimal | None:
@@ -409,7 +405,7 @@ class _Reader:
         if not procedure.code:
             separator = self.tx.delimiters.component
             self.warnings.append(
-                f"segment {self.first + offset} (SVC): SVC01 {el[1]!r} has no "
+                f"segment {self.first + offset} (SVC): SVC01 {quoted(el[1])} has no "
                 f"procedure code (component separator is {separator!r})"
             )
         seen = self.money_seen

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from denialflow.domain.types import ClaimIn, ClaimLineIn
 from denialflow.edi.errors import X12Error
 from denialflow.edi.segments import Seg, person_name, walk
-from denialflow.edi.tokenizer import Transaction
+from denialflow.edi.tokenizer import Transaction, quoted
 
 # ICD-10 principal/other (ABK/ABF) and their ICD-9 forms (BK/BF) still seen in old files.
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
@@ -154,8 +154,11 @@ class _Reader:
     def on_SV1(self, seg: Seg) -> None:
         parts = seg.parts(1)
         pointers = seg.parts(7)
-        if not all(p.isdigit() for p in pointers):
-            raise seg.error(f"SV107 {seg[7]!r}: diagnosis pointers must be numbers")
+        # ASCII and short before int(): str.isdigit() also passes "²", which int() refuses.
+        if not all(p.isascii() and p.isdigit() and len(p) <= 2 for p in pointers):
+            raise seg.error(f"SV107 {quoted(seg[7])}: diagnosis pointers must be numbers")
+        if not all(1 <= int(p) <= 12 for p in pointers):
+            raise seg.error(f"SV107 {quoted(seg[7])}: a diagnosis pointer is 1 to 12")
         self.add_line(
             seg,
             code=parts[1] if len(parts) > 1 else "",

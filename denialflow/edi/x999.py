@@ -105,5 +105,5 @@ def _set(current: TransactionSetAck | None, seg: Seg) -> TransactionSetAck:
 
 
 def _count(seg: Seg, i: int) -> int:
-    number = seg.decimal(i)
-    return int(number) if number is not None else 0
+    number = seg.integer(i)
+    return number if number is not None else 0

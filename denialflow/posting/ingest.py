@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -64,6 +66,7 @@ from denialflow.workflows.claim_client import (
     start_claim_workflow,
 )
 
+log = logging.getLogger(__name__)
 ACCEPTED_277CA = frozenset({"A1", "A2"})
 # Signals in flight at once while telling workflows; enough to keep the server busy.
 DELIVERY_CONCURRENCY = 64
@@ -72,7 +75,8 @@ DELIVERY_CONCURRENCY = 64
 @dataclass
 class IngestReport:
     file: str
-    status: str = "posted"  # posted, duplicate, resumed, rejected
+    # posted, duplicate, resumed, rejected (bad input), failed (an internal error)
+    status: str = "posted"
     errors: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     remittances_posted: int = 0
@@ -90,7 +94,7 @@ class IngestReport:
 
     @property
     def ok(self) -> bool:
-        return self.status != "rejected"
+        return self.status not in ("rejected", "failed")
 
     @property
     def needs_matching(self) -> bool:
@@ -111,6 +115,8 @@ class IngestReport:
         """The outcome in a few words: never "posted" when no payment posted."""
         if self.status == "rejected":
             return "REJECTED, nothing posted"
+        if self.status == "failed":
+            return "FAILED: internal error"
         if self.status == "duplicate":
             return "already posted"
         verb = "resumed" if self.status == "resumed" else "posted"
@@ -125,7 +131,7 @@ class IngestReport:
     @property
     def tone(self) -> str:
         """How the page colours the outcome: ok (green) only when everything went in."""
-        if self.status == "rejected":
+        if not self.ok:
             return "bad"
         if self.needs_matching:
             return "warn"
@@ -183,13 +189,26 @@ class IngestReport:
         }
 
     def describe(self) -> str:
-        if self.status == "rejected":
-            return f"{self.file}: REJECTED, nothing posted\n" + "\n".join(
-                f"  {e}" for e in self.errors
-            )
+        if not self.ok:
+            return f"{self.file}: {self.headline}\n" + "\n".join(f"  {e}" for e in self.errors)
         if self.status == "duplicate":
             return f"{self.file}: already posted: {self.message}; nothing posted again"
         return f"{self.file}: {self.headline}: {self.outcome()}"
+
+
+def safe_traceback(err: BaseException) -> str:
+    """Where `err` was raised, for the log: its type and the frames (file, line,
+    function) only. The message and source lines are left out because an exception
+    from posting can quote segment contents, and those may be PHI."""
+    frames = traceback.extract_tb(err.__traceback__)
+    # The innermost frame says what failed, denialflow's own frames say on which path;
+    # the library frames in between are left out to keep the line readable.
+    ours = [f for f in frames[:-1] if "denialflow" in Path(f.filename).parts]
+    where = " <- ".join(
+        f"{Path(f.filename).name}:{f.lineno} in {f.name}"
+        for f in reversed([*ours[-12:], *frames[-1:]])
+    )
+    return f"{type(err).__module__}.{type(err).__qualname__} at {where or 'unknown place'}"
 
 
 def _count(n: int, noun: str) -> str:
@@ -262,8 +281,17 @@ async def ingest_bytes(data: bytes, name: str, ctx: IngestContext) -> IngestRepo
         ]
     except X12Error as err:
         return _rejected(report, [str(err)])
-    except (UnicodeDecodeError, ValueError) as err:
-        return _rejected(report, [f"{name}: not a readable X12 file ({err})"])
+    except Exception as err:  # noqa: BLE001 - a reader bug must still refuse the file cleanly
+        # Reading writes nothing, so the file is refused whole; the message of a reader
+        # exception may quote the file, so only its type and frames are logged.
+        log.error("%s: the X12 reader failed: %s", name, safe_traceback(err))
+        return _rejected(
+            report,
+            [
+                f"{name}: could not be read: the X12 reader failed ({type(err).__name__}); "
+                "this is a denialflow bug, reported in the log"
+            ],
+        )
     if not items:
         return _rejected(report, [f"{name}: no transaction sets in the file"])
     report.kinds = sorted({_kind(i.parsed) for i in items})

@@ -1,13 +1,19 @@
-"""X12 files through the browser: upload one to post it, and see what came in lately."""
+"""X12 files through the browser: upload one to post it, and see what came in lately.
+
+A bad file is answered 422 with the report naming file, segment and element; an
+internal error is answered 500 with the same page and report, never a traceback.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from denialflow.models.tables import IngestedFile
-from denialflow.posting.ingest import IngestContext, IngestReport, ingest_bytes
+from denialflow.posting.files import take_in
+from denialflow.posting.ingest import IngestContext, IngestReport
 from denialflow.web.deps import Operations, SessionDep, SettingsDep, TemporalDep
 from denialflow.web.templating import templates
 
@@ -17,9 +23,16 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 def _page(request: Request, session: SessionDep, report: IngestReport | None, status: int = 200):  # type: ignore[no-untyped-def]
-    recent = session.exec(
-        select(IngestedFile).order_by(IngestedFile.received_at.desc()).limit(20)  # type: ignore[attr-defined]
-    ).all()
+    try:
+        recent = session.exec(
+            select(IngestedFile).order_by(IngestedFile.received_at.desc()).limit(20)  # type: ignore[attr-defined]
+        ).all()
+    except SQLAlchemyError:
+        if report is None or report.ok:
+            raise
+        # The database may be why the file failed: its report matters more than the list.
+        session.rollback()
+        recent = []
     return templates.TemplateResponse(
         request, "pages/files.html", {"report": report, "recent": recent}, status_code=status
     )
@@ -49,5 +62,6 @@ async def upload(
         )
     else:
         ctx = IngestContext(temporal, request.app.state.engine, settings)
-        report = await ingest_bytes(data, name, ctx)
-    return _page(request, session, report, 200 if report.ok else 422)
+        report = await take_in(data, name, ctx)
+    status = 200 if report.ok else 500 if report.status == "failed" else 422
+    return _page(request, session, report, status)
