@@ -264,6 +264,8 @@ class WebSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: datetime
     expires_at: datetime
+    # The idle timeout counts from here; None on sessions from before it was kept.
+    last_seen_at: datetime | None = None
 
 
 class ApiToken(SQLModel, table=True):

@@ -26,6 +26,7 @@ from denialflow.web.routers import (
     team,
     unmatched,
 )
+from denialflow.web.security_headers import SecurityHeaders
 from denialflow.web.templating import templates
 
 # Swagger UI needs data: images (its icons are inline SVG in its CSS) and nothing else
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = get_engine(settings.effective_database_url)
     app.state.temporal = None
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.exception_handler(NotSignedIn)

@@ -16,6 +16,8 @@ from denialflow.models.tables import AuditEvent, User, WebSession
 from denialflow.settings import Settings
 from denialflow.store.accounts import (
     SESSION_COOKIE,
+    SessionEnded,
+    SessionLimits,
     csrf_ok,
     session_for,
     user_for_api_token,
@@ -26,7 +28,8 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class NotSignedIn(Exception):
-    """No valid session or token: pages redirect to /login, the API answers 401."""
+    """No valid session or token: pages redirect to /login (which reads the dead cookie
+    to say why the session ended), the API answers 401."""
 
 
 class Forbidden(Exception):
@@ -117,8 +120,9 @@ async def get_viewer(request: Request, session: SessionDep) -> Viewer:
         if user is None:
             raise NotSignedIn()
         return Viewer.of(user, None)
-    row = session_for(session, request.cookies.get(SESSION_COOKIE), now)
-    if row is None:
+    limits = SessionLimits.of(request.app.state.settings)
+    row = session_for(session, request.cookies.get(SESSION_COOKIE), now, limits)
+    if row is None or isinstance(row, SessionEnded):
         raise NotSignedIn()
     user = session.get(User, row.username)
     if user is None or not user.active:

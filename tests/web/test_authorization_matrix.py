@@ -298,6 +298,8 @@ async def test_every_route_admits_exactly_the_roles_in_the_table(
                     failures.append(f"{label}: {username} ({how}) refused without an audit entry")
             if ends_session:
                 await http.aclose()
+                # Signing in again ended the user's shared session too: open a new one.
+                clients.csrf[username] = await sign_in(clients.sessions[username], username)
 
     static = await clients.anonymous.get("/static/htmx.min.js")
     if static.status_code != 200:

@@ -8,15 +8,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from denialflow.domain.types import Role
+from denialflow.settings import Settings
 from denialflow.store.accounts import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    SESSION_LIFETIME,
     LoginFailed,
+    SessionEnded,
+    SessionLimits,
     authenticate,
     csrf_ok,
+    end_expired_sessions,
     end_session,
     new_token,
+    session_for,
     start_session,
     utcnow,
 )
@@ -36,12 +40,32 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
-def _login_page(request: Request, error: str = "", status: int = 200, next_: str = "") -> Response:
+def ended_message(ended: SessionEnded, settings: Settings) -> str:
+    """What the sign-in page says about the session the browser had."""
+    if ended == SessionEnded.IDLE:
+        return (
+            f"Your session ended after {settings.session_idle_minutes} minutes without "
+            "activity. Please sign in again."
+        )
+    if ended == SessionEnded.EXPIRED:
+        return (
+            f"Your session ended: sessions last at most {settings.session_absolute_hours} "
+            "hours. Please sign in again."
+        )
+    return (
+        "Your session ended: you signed out, signed in somewhere else, or an admin "
+        "ended it. Please sign in again."
+    )
+
+
+def _login_page(
+    request: Request, error: str = "", status: int = 200, next_: str = "", notice: str = ""
+) -> Response:
     token = new_token()
     response = templates.TemplateResponse(
         request,
         "pages/login.html",
-        {"error": error, "login_csrf": token, "next": next_},
+        {"error": error, "notice": notice, "login_csrf": token, "next": next_},
         status_code=status,
     )
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
@@ -49,8 +73,22 @@ def _login_page(request: Request, error: str = "", status: int = 200, next_: str
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "") -> Response:  # noqa: A002 - the query name
-    return _login_page(request, next_=_safe_next(next) or "")
+def login_form(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    next: str = "",  # noqa: A002 - the query name
+) -> Response:
+    # A browser sent here still holding a session cookie had its session end: say why,
+    # from the row itself (the query string cannot put words on this page), and drop
+    # the dead cookie so the notice is shown once.
+    cookie = request.cookies.get(SESSION_COOKIE)
+    state = session_for(session, cookie, utcnow(), SessionLimits.of(settings))
+    notice = ended_message(state, settings) if isinstance(state, SessionEnded) else ""
+    response = _login_page(request, next_=_safe_next(next) or "", notice=notice)
+    if notice:
+        response.delete_cookie(SESSION_COOKIE)
+    return response
 
 
 @router.post("/login")
@@ -72,14 +110,17 @@ def login(
         # 200, not 401: the answer is a form to fill in again, and browsers log a 401
         # page load as an error.
         return _login_page(request, str(err), 200, _safe_next(next) or "")
-    token, _row = start_session(session, user, now)
+    limits = SessionLimits.of(settings)
+    # Sign-in is rare enough to tidy here: ended sessions are useless rows.
+    end_expired_sessions(session, now, limits)
+    token, _row = start_session(session, user, now, limits)
     session.commit()
     target = _safe_next(next) or HOME_BY_ROLE.get(Role(user.role), "/")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
+        max_age=int(limits.absolute.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
