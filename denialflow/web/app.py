@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from denialflow.models.db import get_engine
 from denialflow.settings import Settings, get_settings
+from denialflow.web import db_unavailable
 from denialflow.web.deps import CsrfRejected, Forbidden, NotFound, NotSignedIn
 from denialflow.web.rendering import is_htmx
 from denialflow.web.routers import (
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = get_engine(settings.effective_database_url)
     app.state.temporal = None
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    db_unavailable.register(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.exception_handler(NotSignedIn)
