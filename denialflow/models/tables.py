@@ -464,3 +464,18 @@ class FeeChangePreview(SQLModel, table=True):
     source: str = Field(default="", max_length=255)
     rows: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     digest: str = Field(max_length=64)
+
+
+class PendingAction(SQLModel, table=True):
+    """An action no worker took within the wait (claim_client._update): Temporal holds it
+    and a worker may still apply it, so the claim page shows it as pending until Temporal
+    says it was applied, refused or dropped. Its kind and who sent it; no PHI."""
+
+    __tablename__ = "pending_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(index=True, max_length=64)
+    update_id: str = Field(unique=True, max_length=120)
+    kind: str = Field(max_length=40)
+    actor: str = Field(max_length=60)
+    sent_at: datetime

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -61,11 +62,19 @@ __all__ = [
 class ActionRefused(Exception):
     """The workflow refused an action or event; `conflict` when someone else got there first."""
 
-    def __init__(self, message: str, conflict: bool = False, busy: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        conflict: bool = False,
+        busy: bool = False,
+        update_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.conflict = conflict
         self.busy = busy
+        # When busy: the id Temporal holds the action under, to ask later what became of it.
+        self.update_id = update_id
 
     @property
     def status(self) -> int:
@@ -152,26 +161,27 @@ async def submit_claim(
         raise
 
 
-async def _update(handle: WorkflowHandle, claim_id: str, update, arg):  # noqa: ANN001, ANN202 - one error mapping for all
+async def _update(handle: WorkflowHandle, claim_id: str, update, arg, update_id=None):  # noqa: ANN001, ANN202 - one error mapping for all
     # Wait a bounded time for a worker to accept the update: once accepted it is in the
     # workflow's history and will complete, so the result is then awaited in full. If no
     # worker accepts it in time (worker down, system overloaded) the person is told at once;
     # Temporal keeps an admitted update in memory and may still deliver it when a worker
-    # returns, so the message says "not confirmed" rather than "not applied".
+    # returns, so the message says "not applied yet" and the web app shows it as pending.
     wait = get_settings().action_wait_seconds
     try:
         try:
             async with asyncio.timeout(wait):
                 started = await handle.start_update(
-                    update, arg, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+                    update, arg, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
                 )
         # The SDK turns the cancelled wait into its own error, so catch both.
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise ActionRefused(
                 f"The system is busy: no worker took this action within {wait:g} seconds, so "
-                "it is not confirmed. It may still be applied when the worker is back: check "
-                "the claim before acting again.",
+                "it is not applied yet. It waits in Temporal and may still be applied when a "
+                "worker is back: check the claim before sending it again.",
                 busy=True,
+                update_id=update_id,
             ) from None
         return await started.result()
     except WorkflowUpdateFailedError as err:
@@ -191,9 +201,38 @@ def _handle(client: Client, claim_id: str) -> WorkflowHandle:
     return client.get_workflow_handle_for(ClaimWorkflow.run, workflow_id(claim_id))
 
 
-async def act(client: Client, claim_id: str, action: ActionIn) -> ActionResult:
+async def act(
+    client: Client, claim_id: str, action: ActionIn, update_id: str | None = None
+) -> ActionResult:
+    """A person's action; `update_id` names it in Temporal so that, if no worker takes it in
+    time, `pending_outcome` can later say whether it was applied."""
     handle = _handle(client, claim_id)
-    return await _update(handle, claim_id, ClaimWorkflow.act, action)
+    return await _update(handle, claim_id, ClaimWorkflow.act, action, update_id)
+
+
+PendingState = Literal["pending", "applied", "refused", "dropped"]
+
+
+async def pending_outcome(
+    client: Client, claim_id: str, update_id: str, wait: float = 1.0
+) -> tuple[PendingState, str]:
+    """What became of an action no worker took in time: still waiting, applied, refused by
+    the claim (with the reason), or dropped by Temporal (an action waiting for a worker is
+    held in the server's memory, and a server restart forgets it)."""
+    handle = _handle(client, claim_id).get_update_handle_for(ClaimWorkflow.act, update_id)
+    try:
+        async with asyncio.timeout(wait):
+            await handle.result()
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return "pending", ""
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        return "refused", cause.message if isinstance(cause, ApplicationError) else str(err)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return "dropped", ""
+        raise
+    return "applied", ""
 
 
 async def post_remittance(client: Client, claim_id: str, remit: RemittanceIn) -> RemittanceResult:

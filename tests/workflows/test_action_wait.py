@@ -15,8 +15,7 @@ from denialflow.devserver import test_server_binary
 from denialflow.settings import Settings, get_settings
 from denialflow.worker import build_worker
 from denialflow.workflows.claim_client import ActionRefused
-from denialflow.workflows.client import register_search_attributes
-from denialflow.workflows.converter import DATA_CONVERTER
+from denialflow.workflows.client import encrypted_converter, register_search_attributes
 from tests.workflows.conftest import Harness
 
 
@@ -26,7 +25,7 @@ async def test_an_action_with_the_worker_down_is_answered_busy_within_the_bound(
     # A server of its own: an update admitted with no worker to take it holds the
     # time-skipping server's clock, which would stall every later test on the shared one.
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER, test_server_existing_path=test_server_binary()
+        data_converter=encrypted_converter(), test_server_existing_path=test_server_binary()
     )
     try:
         await register_search_attributes(env.client)
@@ -53,7 +52,7 @@ async def _busy_within_the_bound(
         await h.act("AW-1", "start_work", work_item_id=item.id, expected_version=item.version)
     took = loop.time() - began
     assert refused.value.busy and refused.value.status == 503
-    assert "not confirmed" in refused.value.message
+    assert "not applied yet" in refused.value.message
     assert took < wait + 5, f"answered after {took:.1f}s, bound {wait}s"
     # Nothing was recorded while no worker ran.
     (still,) = h.open_items("AW-1")

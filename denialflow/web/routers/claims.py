@@ -49,11 +49,12 @@ from denialflow.store.claims import claim_state
 from denialflow.store.write_offs import write_off_limit, write_off_reason, write_off_reasons
 from denialflow.web.access import read_only_reason
 from denialflow.web.deps import Forbidden, SessionDep, TemporalDep, Viewer, Worker, audit_denied
+from denialflow.web.pending import act_or_pend, pending_for_page
 from denialflow.web.queries import can_see_claim, explain_priority
 from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 from denialflow.web.timeline import appeals_filed, local_time, practice_tz, timeline
-from denialflow.workflows.claim_client import ActionRefused, act
+from denialflow.workflows.claim_client import ActionRefused
 
 router = APIRouter(tags=["claims"])
 
@@ -265,8 +266,8 @@ def _load_visible(
 
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
-def claim_page(
-    request: Request, claim_id: str, session: SessionDep, viewer: Worker
+async def claim_page(
+    request: Request, claim_id: str, session: SessionDep, temporal: TemporalDep, viewer: Worker
 ) -> HTMLResponse:
     claim = _load_visible(request, session, viewer, claim_id)
     if claim is None:
@@ -279,9 +280,9 @@ def claim_page(
     sent = request.query_params.get("sent", "")
     if sent.isdigit():
         flash = f"Corrected claim sent (revision {sent}): it waits on the payer again."
-    return templates.TemplateResponse(
-        request, "pages/claim.html", claim_context(session, claim, flash, viewer)
-    )
+    context = claim_context(session, claim, flash, viewer)
+    context["pending"] = await pending_for_page(temporal, session, claim_id)
+    return templates.TemplateResponse(request, "pages/claim.html", context)
 
 
 class BadInput(ValueError):
@@ -502,9 +503,10 @@ async def claim_action(
         session.commit()
         action = action.model_copy(update={"revision_id": draft.id})
     try:
-        result = await act(temporal, claim_id, action)
+        result = await act_or_pend(temporal, session, claim_id, action)
     except ActionRefused as err:
-        if draft is not None:
+        # A busy answer leaves the action waiting in Temporal: its void draft must stay.
+        if draft is not None and not err.busy:
             revisions.discard(session, draft.id)  # type: ignore[arg-type]
         session.add(
             AuditEvent(
@@ -520,7 +522,7 @@ async def claim_action(
             request,
             session,
             claim,
-            f"Nothing changed: {err.message}",
+            err.message if err.busy else f"Nothing changed: {err.message}",
             err.status,
         )
     except (RPCError, WorkflowUpdateFailedError):

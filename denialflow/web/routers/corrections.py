@@ -36,9 +36,10 @@ from denialflow.store.claims import claim_from_db, claim_state
 from denialflow.web.deps import Forbidden, SessionDep, SettingsDep, TemporalDep, Viewer, Worker
 from denialflow.web.forms.common import form_strings
 from denialflow.web.forms.corrections import MAX_DIAGNOSES, read_claim_number, read_correction
+from denialflow.web.pending import act_or_pend
 from denialflow.web.queries import can_see_claim
 from denialflow.web.templating import templates
-from denialflow.workflows.claim_client import ActionRefused, act
+from denialflow.workflows.claim_client import ActionRefused
 
 router = APIRouter(tags=["claims"])
 
@@ -273,13 +274,14 @@ async def correct_claim(
         reason=form.get("reason", "")[:500],
     )
     try:
-        result = await act(temporal, claim_id, action)
+        result = await act_or_pend(temporal, session, claim_id, action)
     except ActionRefused as err:
-        revisions.discard(session, revision.id)
-        session.commit()
-        context = _context(
-            session, claim, after, {}, f"Nothing was sent: {err.message}", claim_number
-        )
+        # Busy: the correction waits in Temporal and its activity will look for the draft.
+        if not err.busy:
+            revisions.discard(session, revision.id)
+            session.commit()
+        said = err.message if err.busy else f"Nothing was sent: {err.message}"
+        context = _context(session, claim, after, {}, said, claim_number)
         return _page(request, context, err.status)
     except (RPCError, WorkflowUpdateFailedError):
         # The workflow may have sent it: leave the draft for the activity to find.
