@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,10 +22,14 @@ from denialflow.devserver import test_server_binary
 from denialflow.models.db import engine_for, session_scope
 from denialflow.models.migrate import upgrade
 from denialflow.models.reference import install_reference_data
-from denialflow.workflows.client import register_search_attributes
-from denialflow.workflows.converter import DATA_CONVERTER
+from denialflow.workflows.client import encrypted_converter, register_search_attributes
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+# One payload key for the run, in the environment before any settings are read, so every
+# client, test server and worker subprocess encrypts and decrypts alike.
+os.environ.setdefault(
+    "DENIALFLOW_PAYLOAD_KEYS", "test:" + base64.b64encode(secrets.token_bytes(32)).decode()
+)
 # A busy 2-core CI machine can take more than the shipped 5 s to hand an action to the
 # in-process worker; the bound itself is tested in tests/workflows/test_action_wait.py.
 os.environ.setdefault("DENIALFLOW_ACTION_WAIT_SECONDS", "15")
@@ -74,7 +80,7 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
 @pytest_asyncio.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER,
+        data_converter=encrypted_converter(),
         test_server_existing_path=test_server_binary(),
     )
     await register_search_attributes(env.client)

@@ -58,8 +58,11 @@ from denialflow.models.tables import Claim, ClaimEvent, Payer
 from denialflow.simulation.scenario import ClaimSpec, EventSpec, Scenario
 from denialflow.worker import build_worker
 from denialflow.workflows.claim_client import ActionRefused, act, post_remittance, submit_claim
-from denialflow.workflows.client import history_state, register_search_attributes
-from denialflow.workflows.converter import DATA_CONVERTER
+from denialflow.workflows.client import (
+    encrypted_converter,
+    history_state,
+    register_search_attributes,
+)
 
 # Timers due this close after a step fire before the step: workflow timers run a few
 # milliseconds late (their duration is counted from the start of the task that set them).
@@ -419,7 +422,7 @@ async def _run_on_server(scenario: Scenario, engine: Engine) -> list[dict[str, A
     except RuntimeError as err:
         raise SimulationError(str(err)) from None
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER,
+        data_converter=encrypted_converter(),
         test_server_existing_path=binary,
         runtime=_quiet_runtime(),
     )

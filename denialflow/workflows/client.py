@@ -11,16 +11,29 @@ from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
-from denialflow.workflows.converter import DATA_CONVERTER
+from denialflow.settings import Settings, get_settings
+from denialflow.workflows.codec import codec_from_settings
+from denialflow.workflows.converter import data_converter
 from denialflow.workflows.search_attributes import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
+def encrypted_converter(settings: Settings | None = None) -> DataConverter:
+    """Our converter with the payload codec keyed from `settings` (default: the process's)."""
+    return data_converter(codec_from_settings(settings or get_settings()))
+
+
+async def connect(
+    address: str, namespace: str = "default", settings: Settings | None = None
+) -> Client:
+    """A client whose every payload is encrypted (workflows/codec.py)."""
+    return await Client.connect(
+        address, namespace=namespace, data_converter=encrypted_converter(settings)
+    )
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> bool:

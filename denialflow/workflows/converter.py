@@ -9,6 +9,7 @@ share, so this converter keeps one cache for the process.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -19,6 +20,7 @@ from temporalio.converter import (
     DataConverter,
     DefaultPayloadConverter,
     JSONPlainPayloadConverter,
+    PayloadCodec,
 )
 
 _type_adapters = functools.lru_cache(maxsize=1024)(TypeAdapter)
@@ -44,3 +46,10 @@ class PayloadConverter(CompositePayloadConverter):
 
 
 DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)
+
+
+def data_converter(codec: PayloadCodec | None) -> DataConverter:
+    """DATA_CONVERTER plus the codec; keys are passed in so importing has no side effects.
+    Every client and test environment uses one of these with the encryption codec:
+    DATA_CONVERTER alone would send PHI to Temporal in the clear."""
+    return dataclasses.replace(DATA_CONVERTER, payload_codec=codec)

@@ -27,6 +27,7 @@ async def test_main_pages_and_htmx_run_with_no_csp_violation(
 ) -> None:
     violations: list[str] = []
     console: list[str] = []
+
     def report(text: str) -> None:
         violations.append(text)
 

@@ -66,11 +66,11 @@ async def test_claim_whose_workflow_cannot_start_is_not_left_half_written(
     from denialflow.domain.types import ClaimIn, ClaimLineIn
     from denialflow.models.tables import Claim, ClaimLine
     from denialflow.workflows.claim_client import submit_claim
-    from denialflow.workflows.converter import DATA_CONVERTER
+    from denialflow.workflows.client import encrypted_converter
 
     # Temporal gone between intake and start: a lazy client to a port nobody listens on.
     wrong = await Client.connect(
-        f"127.0.0.1:{free_port()}", lazy=True, data_converter=DATA_CONVERTER
+        f"127.0.0.1:{free_port()}", lazy=True, data_converter=encrypted_converter()
     )
     today = await harness.today()
     claim = ClaimIn(

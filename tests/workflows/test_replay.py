@@ -6,7 +6,7 @@ from __future__ import annotations
 from temporalio.worker import Replayer
 
 from denialflow.workflows.claim import ClaimWorkflow
-from denialflow.workflows.converter import DATA_CONVERTER
+from denialflow.workflows.client import encrypted_converter
 from tests.workflows.conftest import Harness
 
 
@@ -22,6 +22,6 @@ async def test_a_full_claim_history_replays_without_nondeterminism(harness: Harn
     assert await handle.result() == "paid"
 
     history = await handle.fetch_history()
-    replayer = Replayer(workflows=[ClaimWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(workflows=[ClaimWorkflow], data_converter=encrypted_converter())
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None
