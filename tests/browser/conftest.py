@@ -72,7 +72,9 @@ async def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot as a test artifact under var/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    # caret="initial": hiding the text caret makes Playwright write style attributes onto
+    # the page's inputs, which our CSP (rightly) refuses and the console reports.
+    await page.screenshot(path=str(path), full_page=True, caret="initial")
     return path
 
 
