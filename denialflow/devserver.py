@@ -70,8 +70,28 @@ def start_dev_server(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_for_port(host, port, timeout=60, proc=proc, what=f"Temporal dev server (log: {log_file})")
+    what = f"Temporal dev server (log: {log_file})"
+    wait_for_port(host, port, timeout=60, proc=proc, what=what)
+    # The port opens before the frontend serves: a client connecting then is refused with
+    # "Frontend is not healthy yet", so wait for the server to say it is serving.
+    wait_for_frontend(host, port, timeout=60, proc=proc, what=what)
     return proc
+
+
+def wait_for_frontend(
+    host: str, port: int, timeout: float, proc: subprocess.Popen | None = None, what: str = ""
+) -> None:
+    deadline = time.monotonic() + timeout
+    command = [temporal_binary(), "operator", "cluster", "health", "--address", f"{host}:{port}"]
+    while True:
+        check = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        if check.returncode == 0 and "SERVING" in check.stdout:
+            return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what or 'process'} exited with status {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what or f'{host}:{port}'} was not serving within {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 def port_open(host: str, port: int) -> bool:
