@@ -27,7 +27,16 @@ def engine_for(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            # The web app's async handlers use sessions on the event loop and hold a
+            # connection across awaits (a workflow update); a bounded pool would make the
+            # next request wait for a connection *on the loop*, which no holder can then
+            # release: past 15 concurrent requests the app stalled. Connections are cheap
+            # file handles here, so take a new one rather than wait; 5 stay pooled.
+            max_overflow=-1,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -42,7 +51,11 @@ def engine_for(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Unbounded overflow for the same reason as SQLite: waiting for a pooled connection
+    # blocks the web app's event loop. Past PostgreSQL's max_connections a connect fails
+    # at once, and the person gets "the database is busy" (web/db_unavailable.py) instead
+    # of a stall.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=-1)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -312,3 +313,16 @@ async def test_openapi_describes_every_endpoint_with_money_as_strings(web: str) 
     assert schemas["PriorityOut"]["properties"]["urgency"]["type"] == "string"
     assert schemas["ClaimLineCreate"]["properties"]["charge"]["type"] == "string"
     assert "409" in paths["/api/work-items/{item_id}/actions"]["post"]["responses"]
+
+
+async def test_forty_claims_created_at_once_all_answer(harness: Harness, web: str) -> None:
+    # More requests in flight than a bounded connection pool holds: each keeps its
+    # session's connection across its await on Temporal, and waiting for a pooled
+    # connection blocked the event loop those holders needed, so the app stalled.
+    casey = token_for(harness, "casey")
+    limits = httpx.Limits(max_connections=40)
+    async with httpx.AsyncClient(base_url=web, timeout=60, limits=limits) as http:
+        bodies = [await claim_body(harness, f"API-BURST-{n}") for n in range(40)]
+        answers = await asyncio.gather(*(create(http, harness, b, casey) for b in bodies))
+    assert [a.status_code for a in answers] == [201] * 40, [a.text for a in answers[:3]]
+    assert all(claim_exists(harness, f"API-BURST-{n}") for n in range(40))
