@@ -185,12 +185,15 @@ def make_claims(n: int, today: date, seed: int = SEED) -> list[BenchClaim]:
     return claims
 
 
-def make_835(claims: list[BenchClaim], today: date) -> str:
+def make_835(claims: list[BenchClaim], today: date, number: int = 1) -> str:
+    """One payer check; `number` tells several checks of one run apart (their interchange
+    control and trace numbers)."""
     # One interest payment on the PLB (a negative adjustment adds to the check).
     return build_835(
         [c.payment for c in claims],
         paid_on=today,
-        trace_number=f"BENCH{len(claims)}",
+        trace_number=f"BENCH{number}X{len(claims)}",
+        control_number=number,
         payer_name="UNITEDHEALTHCARE",
         payer_id="87726",
         provider_adjustments=[("L6", "INTEREST", Decimal("-12.34"))],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -14,7 +15,9 @@ import psutil
 from temporalio.client import Client
 
 from denialflow.devserver import free_port, start_dev_server
+from denialflow.settings import Settings
 from denialflow.workflows.client import connect
+from denialflow.workflows.codec import new_key_setting
 
 MIB = 1024 * 1024
 
@@ -105,7 +108,13 @@ async def start_temporal(
     children: Children, tmp: Path, log: Callable[[str], None], host: str = "127.0.0.1"
 ) -> tuple[str, subprocess.Popen, Client]:
     """A fresh headless dev server in `tmp`, waited on until it answers a visibility call
-    (the port opens before the server can take work). Returns address, process, client."""
+    (the port opens before the server can take work). Returns address, process, client.
+
+    The run's payload key goes into our environment first: the workers and web apps we
+    start inherit it, so they decrypt what this client encrypts (each would otherwise
+    make a key of its own under its own var dir)."""
+    os.environ.setdefault("DENIALFLOW_PAYLOAD_KEYS", new_key_setting())
+    settings = Settings()
     port = free_port()
     address = f"{host}:{port}"
     t0 = time.perf_counter()
@@ -114,7 +123,7 @@ async def start_temporal(
     )
     for attempt in range(50):
         try:
-            client = await connect(address)
+            client = await connect(address, settings=settings)
             await client.count_workflows()
             break
         except Exception:

@@ -100,6 +100,11 @@ class EncryptionCodec(PayloadCodec):
         return out
 
 
+def new_key_setting(key_id: str = "k1") -> str:
+    """A DENIALFLOW_PAYLOAD_KEYS value holding one fresh random key."""
+    return f"{key_id}:" + base64.b64encode(os.urandom(32)).decode()
+
+
 def load_or_create_key_file(path: Path) -> str:
     """The setting's value from a key file, made once with a fresh key if missing.
 
@@ -108,7 +113,7 @@ def load_or_create_key_file(path: Path) -> str:
     waits briefly for content.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = "k1:" + base64.b64encode(os.urandom(32)).decode()
+    value = new_key_setting()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
