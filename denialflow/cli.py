@@ -166,6 +166,55 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return cli_verify(get_engine())
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+    from pathlib import Path
+
+    from denialflow.models.db import get_engine, normalize_url
+    from denialflow.reconcile.check import (
+        CheckOptions,
+        Unreachable,
+        exit_status,
+        run_check,
+        summary_lines,
+    )
+    from denialflow.workflows.client import connect
+
+    settings = get_settings()
+    url = normalize_url(settings.effective_database_url)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        # Opening it would create an empty file: a check must not.
+        print(f"denialflow check: no database at {url}", file=sys.stderr)
+        return 2
+    options = CheckOptions(
+        repair=args.repair,
+        concurrency=args.concurrency,
+        query_timeout=timedelta(seconds=args.query_timeout),
+    )
+
+    async def run() -> int:
+        try:
+            async with asyncio.timeout(args.connect_timeout):
+                client = await connect(settings.temporal_address, settings.temporal_namespace)
+        except (TimeoutError, RuntimeError, OSError) as err:
+            print(
+                f"denialflow check: cannot reach Temporal at {settings.temporal_address}: "
+                f"{str(err).splitlines()[0] if str(err) else type(err).__name__}",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            tally = await run_check(client, get_engine(url), settings, options)
+        except Unreachable as err:
+            print(f"denialflow check: {err}", file=sys.stderr)
+            return 2
+        for line in summary_lines(tally, args.repair):
+            print(line)
+        return exit_status(tally)
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="denialflow", description="Denial and follow-up management on Temporal."
@@ -226,6 +275,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = edi.add_parser("parse", help="print an X12 file as JSON")
     p.add_argument("file")
     p.set_defaults(func=_cmd_edi_parse)
+
+    p = sub.add_parser(
+        "check",
+        help="compare open claims' workflows with the database; exit 1 on a finding",
+        description="Report open claims without a running workflow, open work items their "
+        "workflow no longer wants, money posted to a claim that differs from its "
+        "remittances, 835 files not fully posted and payer-rule changes some claims did "
+        "not get. Exit 0 when clean, 1 on a finding, 2 when Temporal or the database "
+        "cannot be reached.",
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="start cancelled, terminated or missing claim workflows again from the database "
+        "and re-send undelivered payer-rule changes (safe to repeat); exit 0 when every "
+        "finding was repaired",
+    )
+    p.add_argument("--concurrency", type=int, default=16, help="workflows asked about at once (16)")
+    p.add_argument(
+        "--query-timeout", type=float, default=5.0, help="seconds a workflow may take to answer"
+    )
+    p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to reach Temporal")
+    p.set_defaults(func=_cmd_check)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True

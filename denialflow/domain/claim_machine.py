@@ -78,6 +78,8 @@ PAYER_KINDS = frozenset(
         WorkItemKind.REJECTION,
     }
 )
+# The work a claim's workflow opens and closes; intake and posting own the other kinds.
+WORKFLOW_KINDS = PAYER_KINDS | {WorkItemKind.PATIENT_BALANCE, WorkItemKind.WRITE_OFF_APPROVAL}
 # Acting on someone else's item needs a take-over first, except for these.
 NO_TAKE_OVER = frozenset({"take_over", "reassign", "approve_write_off", "deny_write_off"})
 # A follow-up further out than this hides the claim for too long, deadline or not.

@@ -479,3 +479,17 @@ class PendingAction(SQLModel, table=True):
     kind: str = Field(max_length=40)
     actor: str = Field(max_length=60)
     sent_at: datetime
+
+
+class UndeliveredRulesChange(SQLModel, table=True):
+    """An open claim that did not hear of its payer's last rule change (Temporal was
+    unreachable, or refused the signal). `denialflow check` reports it and `--repair`
+    sends the payer's current rules again; a later change that reaches the claim deletes
+    the row. Ids and the failure's kind only: no PHI."""
+
+    __tablename__ = "undelivered_rules_change"
+
+    claim_id: str = Field(primary_key=True, max_length=64)
+    payer_id: str = Field(index=True, max_length=40)
+    recorded_at: datetime
+    reason: str = Field(default="", max_length=200)

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func
-from sqlmodel import Session, delete, select
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, delete, select
 
+from denialflow.domain.claim_machine import WORKFLOW_KINDS
 from denialflow.domain.claim_state import ClaimState, WorkItemSnapshot, workflow_id
 from denialflow.domain.rules.deadlines import (
     first_follow_up_at,
+    level2_due_at,
     start_of_day,
     timely_filing_deadline,
 )
@@ -27,6 +29,7 @@ from denialflow.domain.types import (
     ClaimStatus,
     PayerRules,
     WorkItemKind,
+    WorkItemState,
 )
 from denialflow.models.tables import (
     AuditEvent,
@@ -34,6 +37,7 @@ from denialflow.models.tables import (
     ClaimDiagnosis,
     ClaimEvent,
     ClaimLine,
+    Note,
     Payer,
     Remittance,
     WorkItem,
@@ -245,6 +249,56 @@ def finished_claim_state(session: Session, claim_id: str) -> tuple[ClaimState, P
             "next_follow_up_at": None,
             "seq": last_seq or 0,
             "seen_keys": list(keys),
+        }
+    )
+    return state, rules
+
+
+def open_claim_state(session: Session, claim_id: str) -> tuple[ClaimState, PayerRules]:
+    """Rebuild an open claim's workflow state from its rows and open work, so a workflow
+    lost to a cancel or terminate can start again where the database says it was.
+
+    Sequence numbers continue past the recorded timeline and notes (both are keyed by
+    them), posted remittance keys are remembered, and the decision date comes from the
+    last remittance so a rule change can still recompute the appeal clock. What the
+    row does not keep is taken from today's payer rules: the level-2 escalation time."""
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        raise LookupError(f"claim {claim_id} is not in the database")
+    rules = payer_rules(session, claim.payer_id)
+    wf = workflow_id(claim_id)
+    items = session.exec(
+        select(WorkItem).where(
+            WorkItem.claim_id == claim_id,
+            WorkItem.state != WorkItemState.CLOSED.value,
+            col(WorkItem.kind).in_([k.value for k in WORKFLOW_KINDS]),
+        )
+    ).all()
+    last_event = session.exec(
+        select(func.max(ClaimEvent.seq)).where(ClaimEvent.workflow_id == wf)
+    ).one()
+    last_note = session.exec(select(func.max(Note.event_seq)).where(Note.workflow_id == wf)).one()
+    remits = session.exec(
+        select(Remittance)
+        .where(
+            or_(
+                Remittance.claim_id == claim_id,
+                (col(Remittance.claim_id).is_(None)) & (Remittance.matching_claim_id == claim_id),
+            )
+        )
+        .order_by(col(Remittance.posted_at), col(Remittance.id))
+    ).all()
+    decided = [r.decision_date for r in remits if r.decision_date is not None]
+    state = claim_state(claim, list(items))
+    for item in state.items.values():
+        item.level2_at = level2_due_at(item.due_at, rules)
+    denial = state.open_item(WorkItemKind.DENIAL)
+    state = state.model_copy(
+        update={
+            "seq": max(last_event or 0, last_note or 0),
+            "seen_keys": [r.key for r in remits],
+            "decision_date": decided[-1] if decided else None,
+            "denied_category": denial.category if denial is not None else None,
         }
     )
     return state, rules

@@ -9,7 +9,8 @@ leaves everything unchanged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -18,6 +19,7 @@ from sqlmodel import Session
 from temporalio.client import (
     Client,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
@@ -45,11 +47,15 @@ from denialflow.workflows import claim_contract as contract
 from denialflow.workflows.claim import ClaimWorkflow
 from denialflow.workflows.search_attributes import PAYER_ATTR, STATUS_ATTR
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "ActionRefused",
+    "RulesDelivery",
     "act",
     "deliver_acknowledgement",
     "deliver_remittance",
+    "describe_claim_workflow",
     "post_acknowledgement",
     "post_remittance",
     "start_claim_workflow",
@@ -235,6 +241,34 @@ async def pending_outcome(
     return "applied", ""
 
 
+async def describe_claim_workflow(
+    client: Client, claim_id: str, query_timeout: timedelta
+) -> tuple[str | None, ClaimState | None]:
+    """How the claim's workflow stands, for a reconciliation: None when there is no
+    workflow, else "running" or how it closed (Temporal's status, lower case), and for a
+    running one its state, or None when no worker answered the query within
+    `query_timeout`. Unreachable Temporal raises its RPCError."""
+    handle = _handle(client, claim_id)
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None, None
+        raise
+    status = description.status
+    end = status.name.lower() if status is not None else "running"
+    if end != "running":
+        return end, None
+    try:
+        return end, await handle.query(ClaimWorkflow.state, rpc_timeout=query_timeout)
+    except WorkflowQueryFailedError:
+        return end, None
+    except RPCError as err:
+        if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            return end, None
+        raise
+
+
 async def post_remittance(client: Client, claim_id: str, remit: RemittanceIn) -> RemittanceResult:
     handle = _handle(client, claim_id)
     return await _update(handle, claim_id, ClaimWorkflow.post_remittance, remit)
@@ -279,11 +313,45 @@ async def deliver_acknowledgement(client: Client, claim_id: str, ack: Acknowledg
     await _handle(client, claim_id).signal(ClaimWorkflow.acknowledgement, ack)
 
 
-async def tell_rules_changed(client: Client, claim_ids: list[str], rules: PayerRules) -> int:
-    """Signal new payer rules to these claims' workflows; how many were told."""
-    told = 0
+@dataclass
+class RulesDelivery:
+    """What telling a payer's open claims about new rules came to."""
+
+    told: int = 0
+    # Claim id -> why its workflow did not get the signal (a status name, no PHI).
+    undelivered: dict[str, str] = field(default_factory=dict)
+    # Temporal stopped answering part-way: the rest were not tried.
+    unreachable: bool = False
+
+
+async def tell_rules_changed(
+    client: Client, claim_ids: list[str], rules: PayerRules
+) -> RulesDelivery:
+    """Signal new payer rules to these claims' workflows; which were told and which not.
+
+    A claim whose workflow is gone (finished meanwhile) has nothing to recompute. Once
+    Temporal is unreachable the rest are not tried: each try would wait out the client's
+    retries, and every one of them is returned as undelivered for the caller to record."""
+    result = RulesDelivery()
     for claim_id in claim_ids:
-        with contextlib.suppress(RPCError):  # finished meanwhile: nothing to recompute
+        if result.unreachable:
+            result.undelivered[claim_id] = "Temporal was unreachable"
+            continue
+        try:
             await _handle(client, claim_id).signal(ClaimWorkflow.rules_changed, rules)
-            told += 1
-    return told
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                continue
+            result.undelivered[claim_id] = f"Temporal answered {err.status.name}"
+            if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                result.unreachable = True
+            continue
+        except Exception as err:  # noqa: BLE001 - the rest must be recorded, whatever broke
+            # A client that never reached the server raises RuntimeError ("Failed client
+            # connect"); anything else is as fatal for the rest of the list.
+            log.warning("telling claims of new payer rules stopped: %s", type(err).__name__)
+            result.undelivered[claim_id] = "Temporal was unreachable"
+            result.unreachable = True
+            continue
+        result.told += 1
+    return result

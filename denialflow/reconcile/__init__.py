@@ -1,0 +1,1 @@
+"""`denialflow check`: the database and the claim workflows, compared and put right."""
