@@ -1,6 +1,15 @@
 # One image for denialflow's stateless processes: `denialflow web`, `denialflow worker`
 # and the one-shot `denialflow migrate`. docker-compose.yml shows how they fit together.
-# Not built or exercised by CI.
+#
+# CI has no Docker engine, so this image is never built there. What tests/test_deploy_shape.py
+# does check, step by step: every COPY source exists; the uv pinned below is the one the
+# Makefile locks with; the `uv export` step, run as written on a copy of exactly what is
+# COPYed, gives hash-pinned requirements without the dev extra; pip accepts them with
+# --require-hashes in a dry run against PyPI for CPython 3.11 on glibc x86_64 (a wheel for
+# every pin: the slim image has no compiler); and `pip install .` builds a wheel holding
+# every file of the package (templates, static files, migrations, data). Not checked: the
+# base image, the real install into it, `useradd`, other architectures (arm64), and
+# whether the built image starts.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

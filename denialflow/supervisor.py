@@ -88,6 +88,18 @@ def _embedded_temporal(settings: Settings) -> tuple[str, int] | None:
     return host, int(port)
 
 
+def codec_endpoint(settings: Settings) -> str:
+    """The web app's codec server as the browser that shows the Temporal UI reaches it."""
+    host = settings.web_host
+    if host in ("0.0.0.0", "::", ""):
+        # Listening everywhere; the UI is opened on 127.0.0.1, and the same host keeps
+        # the session cookie same-site so the browser sends it.
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.web_port}/codec"
+
+
 def up(seed: bool = True, demo_claims: int = 300) -> int:
     settings = get_settings()
     var = settings.var_dir
@@ -121,6 +133,7 @@ def up(seed: bool = True, demo_claims: int = 300) -> int:
                     port,
                     settings.temporal_ui_port,
                     var / "logs" / "temporal.log",
+                    codec_endpoint(settings),
                 )
         worker = _spawn(["worker"], var / "logs" / "worker.log")
         web = _spawn(["web"], var / "logs" / "web.log")
@@ -154,6 +167,7 @@ def up(seed: bool = True, demo_claims: int = 300) -> int:
                 embedded[1],
                 settings.temporal_ui_port,
                 logs / "temporal.log",
+                codec_endpoint(settings),
             )
 
         starters = {

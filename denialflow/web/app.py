@@ -18,6 +18,7 @@ from denialflow.web.routers import (
     api,
     audit,
     claims,
+    codec,
     corrections,
     files,
     health,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files,
         unmatched,
         api,
+        codec,
     ):
         app.include_router(module.router)
 

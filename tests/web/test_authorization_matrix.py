@@ -67,6 +67,8 @@ EXPECTED: list[tuple[frozenset[str] | None, str, frozenset[str] | str]] = [
     # members of the unmatched or refunds queue (sam is not).
     (None, "/unmatched", OPERATIONS),
     (None, "/status", OPERATIONS),
+    # The Temporal UI's codec server: decrypted payloads are PHI, for admins only.
+    (None, "/codec", ADMINS),
     # The API: integrations (supervisors' and admins' tokens) create claims; the rest
     # is the specialists' and supervisors' work, as in the pages.
     (frozenset({"POST"}), "/api/claims", OPERATIONS),
@@ -103,7 +105,8 @@ class Endpoint:
 
     @property
     def is_api(self) -> bool:
-        return self.template.startswith("/api/")
+        # The codec server answers like the API (401, bearer tokens), not like a page.
+        return self.template.startswith(("/api/", "/codec/"))
 
 
 def app_endpoints(harness: Harness) -> list[Endpoint]:
