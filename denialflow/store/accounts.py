@@ -272,7 +272,11 @@ def user_for_api_token(session: Session, token: str) -> User | None:
 
 
 def csrf_ok(expected: str, given: str | None) -> bool:
-    return bool(given) and secrets.compare_digest(expected, given or "")
+    # compare_digest refuses str with non-ASCII characters (a TypeError, so a 500); a
+    # forged or garbled token is just a wrong one, so compare the bytes.
+    return bool(given) and secrets.compare_digest(
+        expected.encode(), (given or "").encode("utf-8", "surrogatepass")
+    )
 
 
 def _audit(

@@ -85,9 +85,18 @@ from denialflow.web.deps import (
 from denialflow.web.queries import can_see_claim, member_queues
 from denialflow.workflows.claim_client import ActionRefused, act, submit_claim
 
-router = APIRouter(prefix="/api", tags=["api"])
+# The largest legitimate body (a claim of 50 lines, an action with a 4000-character note)
+# is tens of kilobytes; anything far beyond is refused with 413 before it is read whole.
+MAX_BODY_BYTES = 1024 * 1024
+
+router = APIRouter(prefix="/api", tags=["api"], max_body_size=MAX_BODY_BYTES)
 
 CLOSED = WorkItemState.CLOSED.value
+
+
+# What a body that never reaches validation gets: 400 when it is not text (bytes that
+# are not UTF-8), 413 when it is larger than MAX_BODY_BYTES.
+BODY = (400, 413)
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -281,7 +290,7 @@ def _temporal_or_503(temporal: Client | None) -> Client:
     status_code=201,
     response_model=ClaimOut,
     summary="Create a claim (supervisors and admins)",
-    responses=_errors(409, 422, 503),
+    responses=_errors(*BODY, 409, 422, 503),
 )
 async def create_claim(
     body: ClaimCreate,
@@ -448,7 +457,7 @@ def list_work_items(
     "/work-items/{item_id}/actions",
     response_model=ActionOut,
     summary="Act on a work item (start work, log a call, appeal, write off, reassign...)",
-    responses=_errors(404, 409, 422, 503),
+    responses=_errors(*BODY, 404, 409, 422, 503),
 )
 async def act_on_work_item(
     item_id: str,

@@ -23,7 +23,8 @@ from denialflow.store.accounts import utcnow
 from denialflow.web.deps import Admin, SessionDep
 from denialflow.web.rendering import render
 
-router = APIRouter(tags=["audit"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["audit"], include_in_schema=False)
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("at", "actor", "action", "claim_id", "detail")

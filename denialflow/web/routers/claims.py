@@ -56,7 +56,8 @@ from denialflow.web.templating import templates
 from denialflow.web.timeline import appeals_filed, local_time, practice_tz, timeline
 from denialflow.workflows.claim_client import ActionRefused
 
-router = APIRouter(tags=["claims"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["claims"], include_in_schema=False)
 
 # The actions a person takes from this page, with their button labels, in the order shown.
 # Reassigning is the supervisor's, on the team page.

@@ -41,7 +41,8 @@ from denialflow.web.queries import can_see_claim
 from denialflow.web.templating import templates
 from denialflow.workflows.claim_client import ActionRefused
 
-router = APIRouter(tags=["claims"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["claims"], include_in_schema=False)
 
 # Which fields a denial category points the person at, shown above the form.
 POINTS_AT: dict[str, str] = {

@@ -17,7 +17,8 @@ from denialflow.posting.ingest import IngestContext, IngestReport
 from denialflow.web.deps import Operations, SessionDep, SettingsDep, TemporalDep
 from denialflow.web.templating import templates
 
-router = APIRouter(tags=["files"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["files"], include_in_schema=False)
 # A day of remittances for a large practice is a few MB; anything far bigger is a mistake.
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 

@@ -88,7 +88,27 @@ async def _checks(
     return checks
 
 
-@router.get("/health")
+_HEALTH_BODY = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]}},
+            "required": ["status"],
+            "additionalProperties": {"type": "string"},
+        }
+    }
+}
+
+
+# A monitor's endpoint, so it is in /openapi.json; the pages below are not.
+@router.get(
+    "/health",
+    summary="Is the database, Temporal and a worker answering",
+    responses={
+        200: {"description": "every part answers", "content": _HEALTH_BODY},
+        503: {"description": "a part is down; its entry says how", "content": _HEALTH_BODY},
+    },
+)
 async def health(request: Request, session: SessionDep, temporal: TemporalDep) -> JSONResponse:
     settings = request.app.state.settings
     checks = await _checks(session, temporal, settings.temporal_namespace, settings.task_queue)
@@ -96,14 +116,14 @@ async def health(request: Request, session: SessionDep, temporal: TemporalDep) -
     return JSONResponse({"status": "ok" if ok else "degraded", **checks}, 200 if ok else 503)
 
 
-@router.get("/")
+@router.get("/", include_in_schema=False)
 def home(viewer: ViewerDep) -> RedirectResponse:
     from denialflow.web.routers.login import HOME_BY_ROLE
 
     return RedirectResponse(HOME_BY_ROLE.get(viewer.role, "/status"), status_code=303)
 
 
-@router.get("/status", response_class=HTMLResponse)
+@router.get("/status", response_class=HTMLResponse, include_in_schema=False)
 async def status_page(
     request: Request, session: SessionDep, temporal: TemporalDep, viewer: Operations
 ) -> HTMLResponse:

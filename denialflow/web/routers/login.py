@@ -28,7 +28,8 @@ from denialflow.web.deps import SessionDep, SettingsDep, ViewerDep
 from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 
-router = APIRouter(tags=["sign-in"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["sign-in"], include_in_schema=False)
 
 HOME_BY_ROLE = {Role.SPECIALIST: "/queue", Role.SUPERVISOR: "/team", Role.ADMIN: "/admin"}
 

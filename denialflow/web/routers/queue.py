@@ -29,7 +29,15 @@ from denialflow.domain.types import (
     WorkItemState,
 )
 from denialflow.models.tables import AuditEvent, Payer, SavedView
-from denialflow.web.deps import NotFound, SessionDep, SettingsDep, TemporalDep, Viewer, Worker
+from denialflow.web.deps import (
+    NotFound,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    Viewer,
+    Worker,
+)
 from denialflow.web.queries import (
     AGE_BUCKETS,
     DEFAULT_SORT,
@@ -43,7 +51,8 @@ from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 from denialflow.workflows.claim_client import ActionRefused, act
 
-router = APIRouter(tags=["queue"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["queue"], include_in_schema=False)
 
 KINDS = [k.value for k in WorkItemKind]
 CATEGORIES = [c.value for c in DenialCategory]
@@ -497,7 +506,7 @@ async def save_view(
 
 
 @router.post("/queue/views/{view_id}/delete", response_model=None)
-def delete_view(view_id: int, session: SessionDep, viewer: Worker) -> Response:
+def delete_view(view_id: RowId, session: SessionDep, viewer: Worker) -> Response:
     view = session.get(SavedView, view_id)
     # Someone else's view is as good as none: its existence is not for others to learn.
     if view is None or view.username != viewer.username:

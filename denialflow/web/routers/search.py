@@ -16,7 +16,8 @@ from denialflow.web.deps import SessionDep, Viewer, Worker
 from denialflow.web.queries import visible_claims
 from denialflow.web.templating import templates
 
-router = APIRouter(tags=["search"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["search"], include_in_schema=False)
 
 MAX_RESULTS = 50
 MAX_QUERY = 64  # the longest claim id; payer claim numbers are shorter

@@ -40,7 +40,8 @@ from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 from denialflow.workflows.claim_client import ActionRefused, act
 
-router = APIRouter(tags=["team"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["team"], include_in_schema=False)
 log = logging.getLogger(__name__)
 
 # Actions a person takes while working an item; `reassign` is the supervisor's, not work.

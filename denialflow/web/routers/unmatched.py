@@ -52,7 +52,8 @@ from denialflow.web.queries import member_queues
 from denialflow.web.rendering import is_htmx
 from denialflow.web.templating import templates
 
-router = APIRouter(tags=["unmatched"])
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(tags=["unmatched"], include_in_schema=False)
 
 # The queues this page's items live in.
 WORK_QUEUES = (queues.UNMATCHED, queues.REFUNDS)

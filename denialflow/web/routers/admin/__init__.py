@@ -21,6 +21,7 @@ from denialflow.web.routers.admin import (
     write_offs,
 )
 
-router = APIRouter()
+# Pages and form posts (HTML, redirects): /openapi.json describes the JSON API only.
+router = APIRouter(include_in_schema=False)
 for area in (index, payers, fees, queues, users, tokens, write_offs):
     router.include_router(area.router)

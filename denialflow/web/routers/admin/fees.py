@@ -32,7 +32,7 @@ from denialflow.posting.fees import (
     preview_fee_change,
     read_fee_csv,
 )
-from denialflow.web.deps import Admin, NotFound, SessionDep
+from denialflow.web.deps import Admin, NotFound, RowId, SessionDep
 from denialflow.web.forms.common import FieldErrors, form_strings
 from denialflow.web.forms.fees import check_end_date, check_one_rate, read_fee_upload
 from denialflow.web.rendering import render
@@ -310,7 +310,7 @@ def cancel_preview(
 def end_rate(
     request: Request,
     payer_id: str,
-    rate_id: int,
+    rate_id: RowId,
     session: SessionDep,
     viewer: Admin,
     effective_to: Annotated[str, Form()] = "",
@@ -356,7 +356,7 @@ def end_rate(
 
 @router.post("/admin/payers/{payer_id}/fees/rates/{rate_id}/delete", response_class=HTMLResponse)
 def delete_rate(
-    request: Request, payer_id: str, rate_id: int, session: SessionDep, viewer: Admin
+    request: Request, payer_id: str, rate_id: RowId, session: SessionDep, viewer: Admin
 ) -> HTMLResponse:
     """A rate entered by mistake. Payments already judged against it keep their items."""
     payer = payer_or_404(session, payer_id, nothing_was="deleted")
