@@ -126,10 +126,13 @@ class Lifecycle(Post):
         return out
 
     def memory(self) -> dict[str, float]:
+        """RSS of the worker and the web app, and the machine's load then: a figure taken
+        while other work shared the two cores reads lower than the machine can do."""
         assert self.worker is not None and self.web is not None
         return {
             "worker_rss_mib": round(rss_mib(self.worker.pid), 1),
             "web_rss_mib": round(rss_mib(self.web.pid), 1),
+            "load_average_1m": round(os.getloadavg()[0], 2),
         }
 
     def http(self) -> httpx.AsyncClient:
@@ -342,7 +345,7 @@ def summary(result: dict[str, Any]) -> str:
     rows = [
         ("phase", "count", "seconds", "per second", "CPU s: bench / web / worker / server"),
         ("submit (API)", s["claims"], s["seconds"], s["per_second"], _cpu(s["cpu_seconds"])),
-        ("  + first tasks", s["claims"], s["seconds"] + s["settle_seconds"],
+        ("  + first tasks", s["claims"], round(s["seconds"] + s["settle_seconds"], 2),
          s["per_second_with_first_task"], ""),
         ("remit (835s)", m["claims"], m["seconds"], m["per_second"], _cpu(m["cpu_seconds"])),
         ("act (API updates)", a["actions"], a["seconds"], a["actions_per_second"],
@@ -356,9 +359,12 @@ def summary(result: dict[str, Any]) -> str:
         (name, r[name]["memory_after"]) for name in ("submit", "remit", "act")
     ]
     lines.append("")
-    lines.append("memory (RSS MiB)      worker   web")
+    lines.append("memory (RSS MiB)      worker   web     load (1 min)")
     for name, m_ in mem:
-        lines.append(f"  after {name:<14} {m_['worker_rss_mib']:>6}  {m_['web_rss_mib']:>6}")
+        lines.append(
+            f"  after {name:<14} {m_['worker_rss_mib']:>6}  {m_['web_rss_mib']:>6}  "
+            f"{m_['load_average_1m']:>6}"
+        )
     c = r["capacity"]
     lines.append("")
     lines.append(
