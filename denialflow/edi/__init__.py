@@ -1,4 +1,4 @@
-"""X12 reading layer: tokenizer plus 835, 277/277CA, 999 and 837 readers.
+"""X12 reading layer: tokenizer plus 835, 277/277CA, 999, 837 and 270/271 readers.
 
 Pure functions over text; no database and no Temporal. Money is Decimal cents
 (`denialflow.domain.types.Money`); malformed input raises `X12Error`.

@@ -1,4 +1,7 @@
-"""`python -m denialflow.edi.cli FILE`: print every transaction of an X12 file as JSON."""
+"""`python -m denialflow.edi.cli FILE`: print every transaction of an X12 file as JSON.
+
+Every kind the edi layer reads is shown, eligibility (270/271) included.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ def parse_command(path: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr)
     malformed or unreadable input write one line naming file and segment to
     `err` and return 2. Never lets a traceback reach the user."""
     try:
-        document = {"transactions": [transaction_json(p) for p in parse_file(path)]}
+        document = {
+            "transactions": [transaction_json(p) for p in parse_file(path, eligibility=True)]
+        }
     except X12Error as exc:
         return _fail(err, str(exc))
     except OSError as exc:

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from denialflow.edi.coverage import GENERAL, coverage_on
 from denialflow.edi.reader import Parsed, UnknownTransaction
+from denialflow.edi.x270 import EligibilityRequest, MemberInquiry
+from denialflow.edi.x271 import (
+    Benefit,
+    Code,
+    DateFact,
+    EligibilityResponse,
+    MemberEligibility,
+    Rejection,
+)
 from denialflow.edi.x277 import ClaimStatusInfo, ServiceStatus, StatusCode, StatusReport
 from denialflow.edi.x835 import Adjustment, ClaimPayment, Remittance, ServicePayment
 from denialflow.edi.x837 import ClaimBatch
@@ -30,6 +40,10 @@ def transaction_json(parsed: Parsed) -> JSON:
             "claims": [c.model_dump(mode="json") for c in parsed.claims],
             "warnings": parsed.warnings,
         }
+    if isinstance(parsed, EligibilityRequest):
+        return eligibility_request_json(parsed)
+    if isinstance(parsed, EligibilityResponse):
+        return eligibility_response_json(parsed)
     if isinstance(parsed, UnknownTransaction):
         return parsed.model_dump(mode="json")
     raise TypeError(f"no JSON view for {type(parsed).__name__}")
@@ -155,4 +169,120 @@ def ack_json(a: Ack999) -> JSON:
             }
             for t in a.transaction_sets
         ],
+    }
+
+
+def _code(code: Code | None) -> JSON | None:
+    return None if code is None else {"code": code.code, "meaning": code.meaning}
+
+
+def _dates(items: list[DateFact]) -> list[JSON]:
+    return [
+        {"qualifier": d.qualifier, "meaning": d.meaning, "start": _iso(d.start), "end": _iso(d.end)}
+        for d in items
+    ]
+
+
+def _rejections(items: list[Rejection]) -> list[JSON]:
+    return [
+        {
+            "level": r.level,
+            "reason": r.reason,
+            "reason_meaning": r.reason_meaning,
+            "follow_up": r.follow_up,
+            "follow_up_meaning": r.follow_up_meaning,
+        }
+        for r in items
+    ]
+
+
+def _inquiry(m: MemberInquiry) -> JSON:
+    return {
+        "level": m.level,
+        "payer": {"name": m.payer_name, "id": m.payer_id},
+        "receiver": {"name": m.receiver_name, "id": m.receiver_id},
+        "trace_number": m.trace_number,
+        "name": m.name,
+        "member_id": m.member_id,
+        "subscriber_name": m.subscriber_name,
+        "birth_date": _iso(m.birth_date),
+        "gender": m.gender,
+        "dates": _dates(m.dates),
+        "service_types": [_code(c) for c in m.service_types],
+    }
+
+
+def eligibility_request_json(r: EligibilityRequest) -> JSON:
+    return {
+        "type": "270",
+        "control_number": r.control_number,
+        "reference": r.reference,
+        "inquiries": [_inquiry(m) for m in r.inquiries],
+        "warnings": list(r.warnings),
+    }
+
+
+def _benefit(b: Benefit) -> JSON:
+    return {
+        "kind": _code(b.kind),
+        "coverage_level": _code(b.coverage_level),
+        "service_types": [_code(c) for c in b.service_types],
+        "insurance_type": _code(b.insurance_type),
+        "plan": b.plan,
+        "period": _code(b.period),
+        "amount": _text(b.amount),
+        "percent": _text(b.percent),
+        "quantity_kind": _code(b.quantity_kind),
+        "quantity": _text(b.quantity),
+        "authorization_required": b.authorization_required,
+        "in_network": b.in_network,
+        "procedure": b.procedure,
+        "dates": _dates(b.dates),
+        "messages": list(b.messages),
+        "rejections": _rejections(b.rejections),
+        "related": [e.model_dump(mode="json") for e in b.related],
+    }
+
+
+def _member(m: MemberEligibility, answered_on: Any) -> JSON:
+    coverage = None
+    if answered_on is not None:
+        # The question a specialist asks first: covered on the day the payer answered?
+        answer = coverage_on(m, answered_on, GENERAL, as_of=answered_on)
+        coverage = {
+            "day": _iso(answered_on),
+            "service_type": GENERAL,
+            "status": answer.status,
+            "reason": answer.reason,
+        }
+    return {
+        "level": m.level,
+        "payer": {"name": m.payer_name, "id": m.payer_id},
+        "receiver": {"name": m.receiver_name, "id": m.receiver_id},
+        "trace_number": m.trace_number,
+        "name": m.name,
+        "member_id": m.member_id,
+        "subscriber_name": m.subscriber_name,
+        "birth_date": _iso(m.birth_date),
+        "gender": m.gender,
+        "plans": m.plan_names,
+        "plan_begin": _iso(m.plan_begin),
+        "plan_end": _iso(m.plan_end),
+        "references": dict(m.references),
+        "dates": _dates(m.dates),
+        "rejections": _rejections(m.rejections),
+        "coverage": coverage,
+        "benefits": [_benefit(b) for b in m.benefits],
+    }
+
+
+def eligibility_response_json(r: EligibilityResponse) -> JSON:
+    return {
+        "type": "271",
+        "control_number": r.control_number,
+        "reference": r.reference,
+        "created_on": _iso(r.created_on),
+        "rejections": _rejections(r.rejections),
+        "members": [_member(m, r.created_on) for m in r.members],
+        "warnings": list(r.warnings),
     }

@@ -59,7 +59,7 @@ def read_any(data: bytes | str, *, strict: bool = True) -> bool:
     else propagates and fails the test."""
     source = decode(data) if isinstance(data, bytes) else data
     try:
-        parsed = parse_document(tokenize(source, NAME, strict=strict))
+        parsed = parse_document(tokenize(source, NAME, strict=strict), eligibility=True)
     except X12Error as error:
         message = str(error)
         assert error.file == NAME and error.segment_number >= 1, message
@@ -158,6 +158,29 @@ CODES = [
     "R",
     "E",
     "A",
+    # eligibility (270/271): EB01 kinds, coverage levels, periods, AAA reasons, DTP, Y/N
+    "6",
+    "B",
+    "C",
+    "L",
+    "IND",
+    "FAM",
+    "30",
+    "30^1^98",
+    "27",
+    "29",
+    "VS",
+    "72",
+    "75",
+    "346",
+    "347",
+    "291",
+    "307",
+    "03",
+    "P3",
+    "Y",
+    "N",
+    "W",
 ]
 # What the probe that found the original crashes used, given more weight in the edits.
 PROBE = st.sampled_from(["1" * 27, "9" * 5000, "1E+30", "NaN", "\u00b2", "1.005"])
@@ -182,6 +205,8 @@ READERS = {
     "277": ("005010X212", "BHT HL NM1 TRN STC REF SVC DTP"),
     "999": ("005010X231A1", "AK1 AK2 IK3 IK4 IK5 AK9 CTX"),
     "276": ("005010X212", "BHT HL NM1 TRN REF AMT DTP"),  # no reader: must say so, not fail
+    "270": ("005010X279A1", "BHT HL NM1 TRN REF DMG INS DTP EQ"),
+    "271": ("005010X279A1", "BHT HL NM1 TRN REF DMG INS DTP EB MSG AAA LS LE"),
 }
 
 
@@ -272,6 +297,22 @@ TEMPLATES = {
     "277": _body("277_lfh_claim-level-status.277"),
     "999": _body("999_ims_rejected.txt"),
     "276": _body("276_lfh_claim-level-status.276"),
+    "270": _body("270_lfh_subscriber-benefit-check.270"),
+    # The sample plus a dependent, a rejection, benefit dates and a message.
+    "271": [
+        *_body("271_lfh_subscriber-benefit-check.271"),
+        "EB*C*IND*30*HM**29*250.50*0.2*VS*3*Y*N*HC:99213",
+        "DTP*348*RD8*20060101-20061231",
+        "MSG*FREE TEXT",
+        "AAA*Y**42*R",
+        "HL*4*3*23*0",
+        "TRN*2*T-2*1123456789",
+        "NM1*03*1*SMITH*TED",
+        "INS*N*19",
+        "DTP*307*D8*20060501",
+        "AAA*N**75*C",
+        "EB*6**30",
+    ],
 }
 
 
