@@ -21,6 +21,13 @@ from denialflow.edi.x271 import (
 from denialflow.edi.x277 import ClaimStatusInfo, ServiceStatus, StatusCode, StatusReport
 from denialflow.edi.x835 import Adjustment, ClaimPayment, Remittance, ServicePayment
 from denialflow.edi.x837 import ClaimBatch
+from denialflow.edi.x837_cob import (
+    Adjudication,
+    ClaimCoordination,
+    CobAdjustment,
+    Coverage,
+    LineAdjudication,
+)
 from denialflow.edi.x999 import Ack999
 
 JSON = dict[str, Any]
@@ -34,12 +41,7 @@ def transaction_json(parsed: Parsed) -> JSON:
     if isinstance(parsed, Ack999):
         return ack_json(parsed)
     if isinstance(parsed, ClaimBatch):
-        return {
-            "type": parsed.type,
-            "control_number": parsed.control_number,
-            "claims": [c.model_dump(mode="json") for c in parsed.claims],
-            "warnings": parsed.warnings,
-        }
+        return claim_batch_json(parsed)
     if isinstance(parsed, EligibilityRequest):
         return eligibility_request_json(parsed)
     if isinstance(parsed, EligibilityResponse):
@@ -84,6 +86,94 @@ def _claim(claim: ClaimPayment) -> JSON:
         "adjustments": _adjustments(claim.adjustments),
         "remarks": list(claim.remarks),
         "services": [_service(s) for s in claim.services],
+    }
+
+
+def _cob_adjustments(items: list[CobAdjustment]) -> list[JSON]:
+    return [
+        {
+            "group": a.group,
+            "reason": a.reason,
+            "amount": str(a.amount),
+            "quantity": _text(a.quantity),
+        }
+        for a in items
+    ]
+
+
+def _line_adjudication(line: LineAdjudication) -> JSON:
+    return {
+        "line": line.line,
+        "payer_id": line.payer_id,
+        "procedure": {
+            "qualifier": line.procedure_qualifier,
+            "code": line.procedure_code,
+            "modifiers": list(line.modifiers),
+        },
+        "paid": str(line.paid),
+        "units": _text(line.units),
+        "adjustments": _cob_adjustments(line.adjustments),
+        "adjudicated_on": _iso(line.adjudicated_on),
+        "remaining_patient_liability": _text(line.remaining_patient_liability),
+    }
+
+
+def _adjudication(a: Adjudication | None) -> JSON | None:
+    if a is None:
+        return None
+    return {
+        "paid": _text(a.paid),
+        "remaining_patient_liability": _text(a.remaining_patient_liability),
+        "noncovered": _text(a.noncovered),
+        "adjustments": _cob_adjustments(a.adjustments),
+        "adjudicated_on": _iso(a.adjudicated_on),
+        "payer_claim_control_number": a.payer_claim_control_number,
+        "benefits_assigned": a.benefits_assigned,
+        "release_of_information": a.release_of_information,
+        "lines": [_line_adjudication(line) for line in a.lines],
+    }
+
+
+def _coverage(c: Coverage) -> JSON:
+    return {
+        "responsibility": c.responsibility,
+        "this_claim": c.this_claim,
+        "payer": {"name": c.payer_name, "id": c.payer_id},
+        "subscriber": {
+            "name": c.subscriber_name,
+            "member_id": c.member_id,
+            "relationship": c.relationship,
+        },
+        "group_number": c.group_number,
+        "group_name": c.group_name,
+        "insurance_type": c.insurance_type,
+        "filing_indicator": c.filing_indicator,
+        # None for the payer this claim goes to: it has not decided yet.
+        "adjudication": _adjudication(c.adjudication),
+    }
+
+
+def _claim_in(claim: JSON, coordination: ClaimCoordination | None) -> JSON:
+    if coordination is not None:
+        claim["coverages"] = [_coverage(c) for c in coordination.coverages()]
+        claim["unmatched_line_adjudications"] = [
+            _line_adjudication(line) for line in coordination.unmatched_lines
+        ]
+    return claim
+
+
+def claim_batch_json(b: ClaimBatch) -> JSON:
+    # A batch built without coordination (older callers) still shows its claims.
+    coordination: list[ClaimCoordination | None] = list(b.coordination)
+    coordination += [None] * (len(b.claims) - len(coordination))
+    return {
+        "type": b.type,
+        "control_number": b.control_number,
+        "claims": [
+            _claim_in(c.model_dump(mode="json"), cob)
+            for c, cob in zip(b.claims, coordination, strict=False)
+        ],
+        "warnings": b.warnings,
     }
 
 

@@ -1,7 +1,8 @@
 """837P (005010X222) claims into ClaimIn; 837I (X223) SV2 lines are read the same way.
 
 Only the claim's own subscriber and payer count: NM1*IL/PR inside a claim
-belong to other-payer loops (2320/2330) and must not replace them.
+belong to other-payer loops (2320/2330) and must not replace them; those loops
+and the line adjudications (2430) are read by x837_cob into ClaimCoordination.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from denialflow.domain.types import ClaimIn, ClaimLineIn
 from denialflow.edi.errors import X12Error
 from denialflow.edi.segments import Seg, person_name, walk
 from denialflow.edi.tokenizer import Transaction, quoted
+from denialflow.edi.x837_cob import ClaimCoordination, CobLoops, subscriber_coverage
 
 # ICD-10 principal/other (ABK/ABF) and their ICD-9 forms (BK/BF) still seen in old files.
 DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "ABF", "BK", "BF"})
@@ -40,13 +42,24 @@ def claim_id(clm01: str) -> str:
 def read_837(tx: Transaction, warnings: list[str] | None = None) -> list[ClaimIn]:
     """Claims of one 837 transaction set, in file order. Unreadable dates that
     do not block a claim (e.g. a birth date) are appended to `warnings`."""
+    return _read(tx, warnings).claims
+
+
+def read_coordination(
+    tx: Transaction, warnings: list[str] | None = None
+) -> list[ClaimCoordination]:
+    """Each claim's coverages (own payer and 2320/2330/2430 loops), in claim order."""
+    return _read(tx, warnings).coordination
+
+
+def _read(tx: Transaction, warnings: list[str] | None) -> _Reader:
     reader = _Reader()
     for seg in walk(tx):
         reader.read(seg)
     reader.finish()
     if warnings is not None:
         warnings.extend(reader.warnings)
-    return reader.claims
+    return reader
 
 
 class _Person:
@@ -60,8 +73,9 @@ class _Person:
 
 
 class _Claim:
-    def __init__(self, seg: Seg) -> None:
+    def __init__(self, seg: Seg, warnings: list[str]) -> None:
         self.seg = seg
+        self.cob = CobLoops(warnings)
         self.charge = seg.amount(2)
         self.diagnoses: list[str] = []
         self.lines: list[ClaimLineIn] = []
@@ -74,11 +88,14 @@ class _Claim:
 class _Reader:
     def __init__(self) -> None:
         self.claims: list[ClaimIn] = []
+        self.coordination: list[ClaimCoordination] = []
         self.warnings: list[str] = []
         self.submitted_on: dt.date | None = None
         self.subscriber = _Person()
         self.patient: _Person | None = None
         self.payer_id = ""
+        self.payer_name = ""
+        self.sbr: Seg | None = None  # 2000B: the claim's own coverage and its place
         self.last_person: _Person | None = None  # whom the next DMG describes
         self.claim: _Claim | None = None
 
@@ -86,6 +103,8 @@ class _Reader:
         handler = getattr(self, f"on_{seg.id}", None)
         if handler is not None:
             handler(seg)
+        if self.claim is not None:
+            self.claim.cob.read(seg)
 
     def on_BHT(self, seg: Seg) -> None:
         self.submitted_on = seg.date(4, self.warnings)
@@ -94,12 +113,15 @@ class _Reader:
         self.finish()
         if seg[3] == "22":
             self.subscriber, self.patient, self.payer_id = _Person(), None, ""
+            self.payer_name, self.sbr = "", None
         elif seg[3] == "23":
             self.patient = _Person()
 
     def on_SBR(self, seg: Seg) -> None:
         if self.claim is not None:
             self.claim.other_payer = True
+        else:
+            self.sbr = seg
 
     def on_NM1(self, seg: Seg) -> None:
         self.last_person = None
@@ -113,7 +135,7 @@ class _Reader:
             self.patient.name = person_name(seg)
             self.last_person = self.patient
         elif seg[1] == "PR":
-            self.payer_id = seg[9]
+            self.payer_id, self.payer_name = seg[9], seg[3].strip()
 
     def on_DMG(self, seg: Seg) -> None:
         if self.last_person is not None and seg[1] == "D8":
@@ -137,7 +159,7 @@ class _Reader:
 
     def on_CLM(self, seg: Seg) -> None:
         self.finish()
-        self.claim = _Claim(seg)
+        self.claim = _Claim(seg, self.warnings)
 
     def on_HI(self, seg: Seg) -> None:
         if self.claim is None:
@@ -257,6 +279,13 @@ class _Reader:
         if place.isdigit() and len(place) == 2:
             fields["place_of_service"] = place
         self.claims.append(_valid(seg, ClaimIn, fields))
+        own = subscriber_coverage(self.sbr)
+        own.payer_id, own.payer_name = self.payer_id, self.payer_name
+        own.subscriber_name, own.member_id = self.subscriber.name, self.subscriber.member_id
+        read = self.claims[-1]
+        self.coordination.append(
+            claim.cob.finish(read.id, own, claim.charge, [ln.charge for ln in read.lines])
+        )
 
 
 def _valid(seg: Seg, model: type[_Model], fields: dict[str, object]) -> _Model:
@@ -274,16 +303,19 @@ class ClaimBatch(BaseModel):
     type: str  # 837P, 837I
     control_number: str
     claims: list[ClaimIn] = Field(default_factory=list)
+    # One per claim, in the same order: its coverages and prior payers' adjudication.
+    coordination: list[ClaimCoordination] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
 
 def parse_837(tx: Transaction) -> ClaimBatch:
     """read_837 with the transaction's identity and warnings kept alongside."""
     warnings: list[str] = []
-    claims = read_837(tx, warnings)
+    reader = _read(tx, warnings)
     return ClaimBatch(
         type=f"837{variant(tx) or ''}",
         control_number=tx.control_number,
-        claims=claims,
+        claims=reader.claims,
+        coordination=reader.coordination,
         warnings=warnings,
     )

@@ -118,6 +118,31 @@ def test_999_and_837_and_unknown() -> None:
     assert unknown == {"type": "276", "control_number": "0001"}
 
 
+def test_837_shows_coverages_in_order_with_the_prior_payer_s_adjudication() -> None:
+    (batch,) = transactions(path("837P_lfh_cob-example3B.837"))
+    (claim,) = batch["claims"]
+    primary, secondary = claim["coverages"]
+    assert (primary["responsibility"], primary["this_claim"]) == ("P", False)
+    assert primary["payer"] == {"name": "KEY INSURANCE COMPANY", "id": "999996666"}
+    assert primary["subscriber"]["member_id"] == "JS00111223333"
+    paid = primary["adjudication"]
+    assert (paid["paid"], paid["remaining_patient_liability"]) == ("39.15", "36.89")
+    assert paid["adjustments"] == [
+        {"group": "PR", "reason": "1", "amount": "21.89", "quantity": None},
+        {"group": "PR", "reason": "2", "amount": "15.00", "quantity": None},
+    ]
+    assert [(ln["line"], ln["procedure"]["code"], ln["paid"]) for ln in paid["lines"]] == [
+        (1, "99213", "40.00"),
+        (2, "90782", "15.00"),
+        (3, "J3301", "21.04"),
+    ]
+    assert paid["lines"][0]["adjustments"][0]["reason"] == "42"
+    assert paid["lines"][0]["adjudicated_on"] == "2005-10-15"
+    assert (secondary["responsibility"], secondary["this_claim"]) == ("S", True)
+    assert (secondary["payer"]["id"], secondary["adjudication"]) == ("567890", None)
+    assert claim["unmatched_line_adjudications"] == []
+
+
 def test_several_transactions_in_file_order(tmp_path: Path) -> None:
     file = tmp_path / "mixed.x12"
     file.write_text(text("999_ims_rejected.txt") + text("835_lfh_managed-care.835"))

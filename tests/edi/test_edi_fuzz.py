@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from edi_samples import DATA, interchange
+from edi_samples import COB_TERTIARY_837P, DATA, interchange
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,6 +149,16 @@ CODES = [
     "2024013",
     "HC:99213:25",
     "A7:562:85",
+    "573",
+    "EAF",
+    "A8",
+    "MB",
+    "HC:36415",
+    "P",
+    "S",
+    "T",
+    "D",
+    "PRIME1",
     "WO:X",
     "11:B:1",
     "ABK:R69",
@@ -201,6 +211,8 @@ READERS = {
     "835": ("005010X221A1", "BPR TRN N1 REF LX CLP NM1 CAS MOA MIA DTM SVC AMT LQ PLB"),
     "837P": ("005010X222A1", "BHT HL SBR NM1 DMG N3 N4 PAT CLM HI LX SV1 DTP REF"),
     "837I": ("005010X223A2", "BHT HL SBR NM1 DMG N3 N4 PAT CLM HI LX SV2 DTP REF"),
+    # Coordination of benefits: 2320/2330 other payers and 2430 line adjudication.
+    "837P-COB": ("005010X222A1", "HL SBR CAS AMT OI NM1 DTP REF CLM LX SV1 SVD LQ"),
     "277CA": ("005010X214", "BHT HL NM1 TRN STC REF SVC DTP QTY AMT"),
     "277": ("005010X212", "BHT HL NM1 TRN STC REF SVC DTP"),
     "999": ("005010X231A1", "AK1 AK2 IK3 IK4 IK5 AK9 CTX"),
@@ -293,6 +305,7 @@ TEMPLATES = {
     ],
     "837P": _body("837P_lfh_tr3-example1.837"),
     "837I": _body("837I_lfh_institutional-claim.837i"),
+    "837P-COB": COB_TERTIARY_837P,
     "277CA": _body("277CA_ims_rejected.txt"),
     "277": _body("277_lfh_claim-level-status.277"),
     "999": _body("999_ims_rejected.txt"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from edi_samples import interchange, text
+from edi_samples import COB_TERTIARY_837P, interchange, text
 
 from denialflow.edi import X12Error, parse_document, tokenize
 from denialflow.edi.tokenizer import Transaction
@@ -183,6 +183,47 @@ def test_837_claim_charge_beyond_money_limits(value: str) -> None:
 def test_837_diagnosis_pointers_are_small_ascii_numbers(pointers: str) -> None:
     source = SAMPLE_837P.replace("SV1*HC:90834*2*UN*1***1~", f"SV1*HC:90834*2*UN*1***{pointers}~")
     assert_names_the_place(read_error(source), source, "SV1*", "SV107")
+
+
+# Coordination of benefits (2320 AMT/CAS, 2430 SVD/CAS/AMT) in a tertiary claim:
+# (segment as in the template, the same with {} for the bad value, label, is money)
+ELEMENTS_837_COB = [
+    ("CAS*PR*1*10.00", "CAS*PR*1*{}", "CAS03", True),
+    ("CAS*OA*23*70.00**94*0.00*2", "CAS*OA*23*70.00**94*{}*2", "CAS06", True),
+    ("AMT*D*70.00", "AMT*D*{}", "AMT02", True),
+    ("AMT*A8*5.00", "AMT*A8*{}", "AMT02", True),
+    ("SVD*PRIME1*45.00*HC:99214:25**1", "SVD*PRIME1*{}*HC:99214:25**1", "SVD02", True),
+    ("SVD*PRIME1*45.00*HC:99214:25**1", "SVD*PRIME1*45.00*HC:99214:25**{}", "SVD05", False),
+    ("CAS*CO*45*10.00", "CAS*CO*45*{}", "CAS03", True),
+    ("CAS*PR*2*5.00*1", "CAS*PR*2*5.00*{}", "CAS04", False),
+    ("AMT*EAF*5.00", "AMT*EAF*{}", "AMT02", True),
+]
+
+
+def _837_cob(old: str, new: str) -> str:
+    body = list(COB_TERTIARY_837P)
+    body[body.index(old)] = new
+    return interchange("837", body, "005010X222A1")
+
+
+@pytest.mark.parametrize("value", BAD_NUMBERS, ids=lambda v: v[:12])
+@pytest.mark.parametrize(("old", "new", "label", "money"), ELEMENTS_837_COB)
+def test_837_cob_bad_number_names_segment_and_element(
+    old: str, new: str, label: str, money: bool, value: str
+) -> None:
+    source = _837_cob(old, new.format(value))
+    assert_names_the_place(read_error(source), source, new.format(value), label)
+
+
+@pytest.mark.parametrize("value", BAD_AMOUNTS)
+@pytest.mark.parametrize(
+    ("old", "new", "label"), [(o, n, label) for o, n, label, m in ELEMENTS_837_COB if m]
+)
+def test_837_cob_amount_beyond_money_limits(old: str, new: str, label: str, value: str) -> None:
+    source = _837_cob(old, new.format(value))
+    error = read_error(source)
+    assert_names_the_place(error, source, new.format(value), label)
+    assert "largest amount" in str(error) or "2 decimal places" in str(error)
 
 
 def _277(stc04: str = "10", svc02: str = "10", svc07: str = "1") -> str:
