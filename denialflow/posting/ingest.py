@@ -268,7 +268,17 @@ def _load_claims(session: Session, ids: set[str]) -> dict[str, Claim]:
     return found
 
 
-async def ingest_bytes(data: bytes, name: str, ctx: IngestContext) -> IngestReport:
+async def ingest_bytes(
+    data: bytes,
+    name: str,
+    ctx: IngestContext,
+    *,
+    origin: dict[str, str] | None = None,
+    actor: str = "ingest",
+) -> IngestReport:
+    """Take in one file. `origin` says where a file that did not come from a payer came
+    from (a paper EOB, who keyed it); it is written with the file's record and audited
+    as `actor`, in the same transaction as everything the file posts."""
     report = IngestReport(file=name)
     sha = hashlib.sha256(data).hexdigest()
     try:
@@ -334,7 +344,7 @@ async def ingest_bytes(data: bytes, name: str, ctx: IngestContext) -> IngestRepo
         file_id = previous.id  # type: ignore[union-attr]
         report.outbound = previous.summary.get("outbound", "")  # type: ignore[union-attr]
     else:
-        file_id = _write(ctx, plan, report, name, sha, sender, control)
+        file_id = _write(ctx, plan, report, name, sha, sender, control, origin or {}, actor)
     if plan.to_submit and not report.outbound:
         path = write_claim_batch(ctx.settings, plan.to_submit, name)
         report.outbound = str(path)
@@ -545,6 +555,8 @@ def _write(
     sha: str,
     sender: str,
     control: str,
+    origin: dict[str, str],
+    actor: str,
 ) -> int:
     now = datetime.now(UTC)
     with session_scope(ctx.engine) as session:
@@ -555,6 +567,7 @@ def _write(
             file_name=name,
             kinds=report.kinds,
             received_at=now,
+            summary=dict(origin),
         )
         session.add(row)
         session.flush()
@@ -595,9 +608,10 @@ def _write(
         session.add(
             AuditEvent(
                 at=now,
-                actor="ingest",
+                actor=actor,
                 action="file_ingested",
-                detail={"file": name, "sha256": sha, "kinds": report.kinds},
+                detail={"file": name, "sha256": sha, "kinds": report.kinds}
+                | ({"origin": origin} if origin else {}),
             )
         )
         return row.id

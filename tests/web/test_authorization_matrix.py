@@ -63,6 +63,9 @@ EXPECTED: list[tuple[frozenset[str] | None, str, frozenset[str] | str]] = [
     (None, "/audit", ADMINS),
     (None, "/audit.csv", ADMINS),
     (None, "/files", OPERATIONS),
+    # Keying a paper EOB posts a remittance: specialists key the paper that comes in,
+    # and whoever may upload an 835 may key what it would have said.
+    (None, "/eobs", SIGNED_IN),
     # Unmatched payments and refunds: supervisors and admins, and specialists who are
     # members of the unmatched or refunds queue (sam is not).
     (None, "/unmatched", OPERATIONS),
