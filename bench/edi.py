@@ -31,12 +31,9 @@ import json
 import os
 import platform
 import random
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +51,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from bench.procs import Children, cpu_seconds, start_temporal
+from bench.procs import Children, cpu_seconds, run_with_children, start_temporal
 from bench.workflows import SIGNAL_BASELINE, SIGNAL_NAME
 from denialflow.domain.types import ZERO, ClaimIn, ClaimLineIn, ClaimStatus
 from denialflow.edi.samples import SampleClaim, SampleService, build_835
@@ -768,10 +765,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
@@ -782,27 +775,18 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "settings": {"quick": args.quick, "claims": args.claims},
     }
-    children = Children()
-    tmp = Path(tempfile.mkdtemp(prefix="denialflow-bench-edi-"))
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    keep = args.keep
     try:
         if not args.post_only:
             result["parse"] = bench_parse(args.parse_claims, args.repeats, started.date())
-        if not args.parse_only:
-            result["post"] = asyncio.run(bench_post(args, tmp, children))
     except KeyboardInterrupt:
-        print("\ninterrupted; stopping the worker and the dev server", file=sys.stderr)
         return 130
-    except BaseException:
-        keep = True
-        print(f"\nbenchmark failed; logs kept in {tmp}", file=sys.stderr)
-        raise
-    finally:
-        children.stop_all()
-        signal.signal(signal.SIGTERM, previous)
-        if not keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+    if not args.parse_only:
+        post = run_with_children(
+            "denialflow-bench-edi-", args.keep, lambda tmp, ch: bench_post(args, tmp, ch)
+        )
+        if post is None:
+            return 130
+        result["post"] = post
     result["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     result["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -59,12 +59,9 @@ import asyncio
 import json
 import os
 import platform
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -79,7 +76,15 @@ from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.client import Client, WorkflowHandle
 
-from bench.procs import Children, cpu_seconds, peak_rss_mib, rss_mib, start_temporal, wait_for_file
+from bench.procs import (
+    Children,
+    cpu_seconds,
+    peak_rss_mib,
+    rss_mib,
+    run_with_children,
+    start_temporal,
+    wait_for_file,
+)
 from bench.workflows import EMPTY_WORKFLOW
 from denialflow.devserver import temporal_binary
 from denialflow.domain.claim_state import workflow_id
@@ -856,30 +861,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    children = Children()
-    tmp = Path(tempfile.mkdtemp(prefix="denialflow-bench-"))
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    keep = args.keep
-    try:
-        result = asyncio.run(benchmark(args, tmp, children))
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping the worker and the dev server", file=sys.stderr)
+    result = run_with_children(
+        "denialflow-bench-", args.keep, lambda tmp, children: benchmark(args, tmp, children)
+    )
+    if result is None:
         return 130
-    except BaseException:
-        keep = True
-        print(f"\nbenchmark failed; logs kept in {tmp}", file=sys.stderr)
-        raise
-    finally:
-        children.stop_all()
-        signal.signal(signal.SIGTERM, previous)
-        if not keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print()

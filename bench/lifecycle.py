@@ -41,11 +41,8 @@ import asyncio
 import collections
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -65,7 +62,7 @@ from bench.edi import (
     make_835,
     make_claims,
 )
-from bench.procs import Children, rss_mib
+from bench.procs import Children, rss_mib, run_with_children
 from denialflow.demo import install_demo_users
 from denialflow.devserver import free_port, wait_for_port
 from denialflow.models.db import session_scope
@@ -413,10 +410,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
@@ -427,26 +420,15 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "settings": {k: v for k, v in vars(args).items() if k not in ("output",)},
     }
-    children = Children()
-    tmp = Path(tempfile.mkdtemp(prefix="denialflow-bench-lifecycle-"))
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    keep = args.keep
-    try:
-        # Claims served over the last weeks (make_claims), submitted and remitted today.
-        today = started.date()
-        result["lifecycle"] = asyncio.run(Lifecycle(args, tmp, children).run_all(today))
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping the web app, the worker and the dev server", file=sys.stderr)
+    # Claims served over the last weeks (make_claims), submitted and remitted today.
+    lifecycle = run_with_children(
+        "denialflow-bench-lifecycle-",
+        args.keep,
+        lambda tmp, children: Lifecycle(args, tmp, children).run_all(started.date()),
+    )
+    if lifecycle is None:
         return 130
-    except BaseException:
-        keep = True
-        print(f"\nbenchmark failed; logs kept in {tmp}", file=sys.stderr)
-        raise
-    finally:
-        children.stop_all()
-        signal.signal(signal.SIGTERM, previous)
-        if not keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+    result["lifecycle"] = lifecycle
     result["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     result["settings"]["output"] = str(args.output)
     args.output.parent.mkdir(parents=True, exist_ok=True)

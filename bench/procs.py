@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 from temporalio.client import Client
@@ -20,6 +24,7 @@ from denialflow.workflows.client import connect
 from denialflow.workflows.codec import new_key_setting
 
 MIB = 1024 * 1024
+T = TypeVar("T")
 
 
 class Children:
@@ -132,3 +137,32 @@ async def start_temporal(
             await asyncio.sleep(0.2)
     log(f"dev server on {address} ready in {time.perf_counter() - t0:.1f}s")
     return address, server, client
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_with_children(
+    prefix: str, keep: bool, body: Callable[[Path, Children], Awaitable[T]]
+) -> T | None:
+    """Run `body` in a fresh temporary directory with a Children registry, and always
+    stop every child it started. SIGTERM counts as Ctrl-C. Returns None when interrupted;
+    on a failure the directory (its logs) is kept and named, and the error raised."""
+    children = Children()
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return asyncio.run(body(tmp, children))
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping what the benchmark started", file=sys.stderr)
+        return None
+    except BaseException:
+        keep = True
+        print(f"\nbenchmark failed; logs kept in {tmp}", file=sys.stderr)
+        raise
+    finally:
+        children.stop_all()
+        signal.signal(signal.SIGTERM, previous)
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
