@@ -501,28 +501,7 @@ class Post:
             raise BenchError(f"ingest did not post every claim: {report.describe()[:2000]}")
         log(f"post: ingest returned after {ingest_seconds:.1f}s; waiting for the workflows")
 
-        applied = 0
-        watcher = asyncio.create_task(
-            self.progress("workflows applied", lambda: applied, n, t0, every=15.0)
-        )
-        last_change, seen = time.perf_counter(), -1
-        try:
-            while True:
-                counts = self.statuses()
-                applied = sum(min(counts[s], k) for s, k in expected.items())
-                if counts == expected:
-                    break
-                now = time.perf_counter()
-                if applied != seen:
-                    seen, last_change = applied, now
-                elif now - last_change > self.args.stall:
-                    raise BenchError(
-                        f"no claim changed status for {self.args.stall:.0f}s: {dict(counts)}, "
-                        f"expected {dict(expected)} (logs in {self.tmp})"
-                    )
-                await asyncio.sleep(0.25)
-        finally:
-            watcher.cancel()
+        await self.wait_for_statuses(expected, t0, "workflows applied", every=15.0, poll=0.25)
         e2e_seconds = time.perf_counter() - t0
         cpu_e2e = self.cpu()
         log(f"post: all {n} workflows applied their remittance {e2e_seconds:.1f}s after the start")
@@ -562,6 +541,37 @@ class Post:
                 },
             },
         }
+
+    async def wait_for_statuses(
+        self,
+        expected: collections.Counter[str],
+        t0: float,
+        what: str,
+        every: float = 10.0,
+        poll: float = 0.5,
+    ) -> None:
+        """Until the claims' statuses in the database are `expected` (every workflow has
+        applied its remittance); fails after `--stall` seconds without a change."""
+        applied, seen, last_change = 0, -1, time.perf_counter()
+        total = sum(expected.values())
+        watcher = asyncio.create_task(self.progress(what, lambda: applied, total, t0, every))
+        try:
+            while True:
+                counts = self.statuses()
+                applied = sum(min(counts[s], k) for s, k in expected.items())
+                if counts == expected:
+                    return
+                now = time.perf_counter()
+                if applied != seen:
+                    seen, last_change = applied, now
+                elif now - last_change > self.args.stall:
+                    raise BenchError(
+                        f"no claim changed status for {self.args.stall:.0f}s: {dict(counts)}, "
+                        f"expected {dict(expected)} (logs in {self.tmp})"
+                    )
+                await asyncio.sleep(poll)
+        finally:
+            watcher.cancel()
 
     async def completed(self, workflow_type: str) -> int:
         assert self.client is not None

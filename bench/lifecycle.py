@@ -206,7 +206,7 @@ class Lifecycle(Post):
                 raise BenchError(f"835 {number} did not post: {report.describe()[:2000]}")
             log(f"remit: 835 {number}/{len(files)} ingested at {time.perf_counter() - t0:.0f}s")
         ingest_seconds = time.perf_counter() - t0
-        await self.wait_for_statuses(expected, t0)
+        await self.wait_for_statuses(expected, t0, "remit: workflows applied")
         seconds = time.perf_counter() - t0
         n = len(claims)
         log(f"remit: {n} remittances applied in {seconds:.1f}s ({n / seconds:.1f}/s)")
@@ -221,30 +221,6 @@ class Lifecycle(Post):
             "cpu_seconds": _delta(cpu0, self.cpu()),
             "memory_after": self.memory(),
         }
-
-    async def wait_for_statuses(self, expected: collections.Counter[str], t0: float) -> None:
-        applied, seen, last_change = 0, -1, time.perf_counter()
-        total = sum(expected.values())
-        watcher = asyncio.create_task(
-            self.progress("remit: workflows applied", lambda: applied, total, t0)
-        )
-        try:
-            while True:
-                counts = self.statuses()
-                applied = sum(min(counts[s], k) for s, k in expected.items())
-                if counts == expected:
-                    return
-                now = time.perf_counter()
-                if applied != seen:
-                    seen, last_change = applied, now
-                elif now - last_change > self.args.stall:
-                    raise BenchError(
-                        f"no claim changed status for {self.args.stall:.0f}s: {dict(counts)}, "
-                        f"expected {dict(expected)} (logs in {self.tmp})"
-                    )
-                await asyncio.sleep(0.5)
-        finally:
-            watcher.cancel()
 
     async def phase_act(self, today: date) -> dict[str, Any]:
         async with self.http() as http:
