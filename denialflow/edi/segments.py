@@ -162,6 +162,16 @@ class Seg:
         return first, last
 
 
+class SegmentReader:
+    """A transaction's reader: `read` hands each segment to the reader's `on_<ID>`
+    method; a segment with none is one this reader has no use for."""
+
+    def read(self, seg: Seg) -> None:
+        handler = getattr(self, f"on_{seg.id}", None)
+        if handler is not None:
+            handler(seg)
+
+
 def parse_date(value: str) -> dt.date:
     """CCYYMMDD to a date; ValueError otherwise."""
     if len(value) != 8 or not (value.isascii() and value.isdigit()):

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from denialflow.edi.eligibility_codes import SERVICE_TYPES, meaning
-from denialflow.edi.segments import Seg, format_name, walk
+from denialflow.edi.segments import Seg, SegmentReader, format_name, walk
 from denialflow.edi.tokenizer import Transaction
 from denialflow.edi.x271 import MAX_SERVICE_TYPES, Code, DateFact, dates_of
 
@@ -73,7 +73,7 @@ def parse_270(tx: Transaction) -> EligibilityRequest:
     return report
 
 
-class _Reader:
+class _Reader(SegmentReader):
     def __init__(self, report: EligibilityRequest) -> None:
         self.report = report
         self.warnings = report.warnings
@@ -83,11 +83,6 @@ class _Reader:
         self.subscriber: MemberInquiry | None = None
         self.member: MemberInquiry | None = None
         self.parents: dict[int, bool] = {}
-
-    def read(self, seg: Seg) -> None:
-        handler = getattr(self, f"on_{seg.id}", None)
-        if handler is not None:
-            handler(seg)
 
     def on_BHT(self, seg: Seg) -> None:
         self.report.purpose = seg[2]

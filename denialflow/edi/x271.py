@@ -28,7 +28,7 @@ from denialflow.edi.eligibility_codes import (
     TIME_PERIODS,
     meaning,
 )
-from denialflow.edi.segments import Seg, format_name, walk
+from denialflow.edi.segments import Seg, SegmentReader, format_name, walk
 from denialflow.edi.tokenizer import Transaction, quoted
 from denialflow.edi.x835_models import Procedure
 
@@ -210,7 +210,7 @@ def dates_of(seg: Seg, warnings: list[str]) -> DateFact:
     )
 
 
-class _Reader:
+class _Reader(SegmentReader):
     def __init__(self, report: EligibilityResponse) -> None:
         self.report = report
         self.warnings = report.warnings
@@ -221,11 +221,6 @@ class _Reader:
         self.member: MemberEligibility | None = None
         self.benefit: Benefit | None = None
         self.in_related = False  # between LS and LE
-
-    def read(self, seg: Seg) -> None:
-        handler = getattr(self, f"on_{seg.id}", None)
-        if handler is not None:
-            handler(seg)
 
     def on_BHT(self, seg: Seg) -> None:
         self.report.purpose = seg[2]

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from denialflow.domain.types import Money
-from denialflow.edi.segments import Seg, person_name, walk
+from denialflow.edi.segments import Seg, SegmentReader, person_name, walk
 from denialflow.edi.tokenizer import Transaction
 from denialflow.edi.x835_models import Procedure
 
@@ -119,7 +119,7 @@ def _statuses(seg: Seg) -> list[StatusCode]:
     return found
 
 
-class _Reader:
+class _Reader(SegmentReader):
     def __init__(self, report: StatusReport) -> None:
         self.report = report
         self.warnings = report.warnings
@@ -129,11 +129,6 @@ class _Reader:
         self.patient = ("", "")  # name, member id
         self.claim: ClaimStatusInfo | None = None
         self.service: ServiceStatus | None = None
-
-    def read(self, seg: Seg) -> None:
-        handler = getattr(self, f"on_{seg.id}", None)
-        if handler is not None:
-            handler(seg)
 
     def on_BHT(self, seg: Seg) -> None:
         self.report.reference = seg[3]

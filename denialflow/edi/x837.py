@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from denialflow.domain.types import ClaimIn, ClaimLineIn
 from denialflow.edi.errors import X12Error
-from denialflow.edi.segments import Seg, person_name, walk
+from denialflow.edi.segments import Seg, SegmentReader, person_name, walk
 from denialflow.edi.tokenizer import Transaction, quoted
 from denialflow.edi.x837_cob import ClaimCoordination, CobLoops, subscriber_coverage
 
@@ -85,7 +85,7 @@ class _Claim:
         self.line_open = False
 
 
-class _Reader:
+class _Reader(SegmentReader):
     def __init__(self) -> None:
         self.claims: list[ClaimIn] = []
         self.coordination: list[ClaimCoordination] = []
@@ -100,9 +100,7 @@ class _Reader:
         self.claim: _Claim | None = None
 
     def read(self, seg: Seg) -> None:
-        handler = getattr(self, f"on_{seg.id}", None)
-        if handler is not None:
-            handler(seg)
+        super().read(seg)
         if self.claim is not None:
             self.claim.cob.read(seg)
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from denialflow.domain.types import Money
-from denialflow.edi.segments import Seg, person_name
+from denialflow.edi.segments import Seg, SegmentReader, person_name
 from denialflow.edi.tokenizer import quoted
 
 # SBR01 in the order the payers pay. U (unknown) has no place and sorts last.
@@ -154,7 +154,7 @@ def _adjustments(seg: Seg) -> list[CobAdjustment]:
     return found
 
 
-class CobLoops:
+class CobLoops(SegmentReader):
     """Reads the 2320/2330/2430 segments of one claim, fed every segment after its CLM."""
 
     def __init__(self, warnings: list[str]) -> None:
@@ -176,11 +176,6 @@ class CobLoops:
         found = self.other.adjudication
         assert found is not None  # set by _coverage for every other coverage
         return found
-
-    def read(self, seg: Seg) -> None:
-        handler = getattr(self, f"on_{seg.id}", None)
-        if handler is not None:
-            handler(seg)
 
     def on_SBR(self, seg: Seg) -> None:
         if self.line:
