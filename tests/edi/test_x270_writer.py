@@ -3,13 +3,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import xml.etree.ElementTree as ET
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
 from edi_samples import text as sample
 from pydantic import ValidationError
-from test_x276_writer import CLINIC, _element, _loop_segment, _set, _set_codes
+from test_x276_writer import CLINIC, _element, _loop_segment, _set, _set_codes, pyx12_maps_with
 from test_x837_writer import ACME, JANE, MEDICARE, RICK, pyx12_errors, segments, settings
 
 from denialflow.edi.outbound import Subscriber
@@ -81,19 +80,14 @@ def _x279_270_map(maps: Path) -> ET.Element:
 
 @pytest.fixture(scope="session")
 def x279_maps(tmp_path_factory: pytest.TempPathFactory) -> str:
-    maps = Path(str(files("pyx12") / "map"))
-    target = tmp_path_factory.mktemp("pyx12-x279-maps")
-    for source in maps.iterdir():
-        if source.is_file() and source.name != "maps.xml":
-            (target / source.name).symlink_to(source)
-    ET.ElementTree(_x279_270_map(maps)).write(target / "270.5010.X279.A1.xml")
-    index = ET.parse(maps / "maps.xml").getroot()
-    version = index.find("version[@icvn='00501']")
-    assert version is not None
-    entry = ET.SubElement(version, "map", vriic="005010X279A1", fic="HS", abbr="270")
-    entry.text = "270.5010.X279.A1.xml"
-    ET.ElementTree(index).write(target / "maps.xml")
-    return str(target)
+    return pyx12_maps_with(
+        tmp_path_factory.mktemp("pyx12-x279-maps"),
+        _x279_270_map,
+        "270.5010.X279.A1.xml",
+        vriic="005010X279A1",
+        fic="HS",
+        abbr="270",
+    )
 
 
 def test_derived_map_accepts_a_real_x279_270_and_catches_mistakes(x279_maps: str) -> None:

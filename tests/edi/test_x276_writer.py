@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
@@ -131,21 +132,35 @@ def _x212_276_map(maps: Path) -> ET.Element:
     return root
 
 
-@pytest.fixture(scope="session")
-def x212_maps(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pyx12_maps_with(
+    target: Path, derive: Callable[[Path], ET.Element], file: str, vriic: str, fic: str, abbr: str
+) -> str:
+    """A pyx12 map folder in `target`: pyx12's own maps plus one derived from them by
+    `derive`, registered in its index under `vriic`; the folder to validate against."""
     maps = Path(str(files("pyx12") / "map"))
-    target = tmp_path_factory.mktemp("pyx12-maps")
     for source in maps.iterdir():
         if source.is_file() and source.name != "maps.xml":
             (target / source.name).symlink_to(source)
-    ET.ElementTree(_x212_276_map(maps)).write(target / "276.5010.X212.xml")
+    ET.ElementTree(derive(maps)).write(target / file)
     index = ET.parse(maps / "maps.xml").getroot()
     version = index.find("version[@icvn='00501']")
     assert version is not None
-    entry = ET.SubElement(version, "map", vriic="005010X212", fic="HR", abbr="276")
-    entry.text = "276.5010.X212.xml"
+    entry = ET.SubElement(version, "map", vriic=vriic, fic=fic, abbr=abbr)
+    entry.text = file
     ET.ElementTree(index).write(target / "maps.xml")
     return str(target)
+
+
+@pytest.fixture(scope="session")
+def x212_maps(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return pyx12_maps_with(
+        tmp_path_factory.mktemp("pyx12-maps"),
+        _x212_276_map,
+        "276.5010.X212.xml",
+        vriic="005010X212",
+        fic="HR",
+        abbr="276",
+    )
 
 
 def test_derived_map_accepts_a_real_x212_276_and_catches_mistakes(x212_maps: str) -> None:
