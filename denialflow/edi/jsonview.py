@@ -286,7 +286,8 @@ def _rejections(items: list[Rejection]) -> list[JSON]:
     ]
 
 
-def _inquiry(m: MemberInquiry) -> JSON:
+def _who(m: MemberInquiry | MemberEligibility) -> JSON:
+    """Who a 270 asks about or a 271 answers for: the same fields in both."""
     return {
         "level": m.level,
         "payer": {"name": m.payer_name, "id": m.payer_id},
@@ -297,6 +298,12 @@ def _inquiry(m: MemberInquiry) -> JSON:
         "subscriber_name": m.subscriber_name,
         "birth_date": _iso(m.birth_date),
         "gender": m.gender,
+    }
+
+
+def _inquiry(m: MemberInquiry) -> JSON:
+    return {
+        **_who(m),
         "dates": _dates(m.dates),
         "service_types": [_code(c) for c in m.service_types],
     }
@@ -346,15 +353,7 @@ def _member(m: MemberEligibility, answered_on: Any) -> JSON:
             "reason": answer.reason,
         }
     return {
-        "level": m.level,
-        "payer": {"name": m.payer_name, "id": m.payer_id},
-        "receiver": {"name": m.receiver_name, "id": m.receiver_id},
-        "trace_number": m.trace_number,
-        "name": m.name,
-        "member_id": m.member_id,
-        "subscriber_name": m.subscriber_name,
-        "birth_date": _iso(m.birth_date),
-        "gender": m.gender,
+        **_who(m),
         "plans": m.plan_names,
         "plan_begin": _iso(m.plan_begin),
         "plan_end": _iso(m.plan_end),
