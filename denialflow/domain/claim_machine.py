@@ -22,12 +22,14 @@ from denialflow.domain.claim_state import (
     ClaimSent,
     ClaimSnapshot,
     ClaimState,
+    CoverageStep,
+    NextPayerSent,
     NoteIn,
     RemittancePosting,
     TimelineEvent,
     WorkItemSnapshot,
 )
-from denialflow.domain.rules import carc
+from denialflow.domain.rules import adjudication, carc
 from denialflow.domain.rules.deadlines import (
     appeal_deadline,
     days_until,
@@ -56,6 +58,8 @@ from denialflow.domain.types import (
     ClaimStatus,
     DenialCategory,
     EscalationReason,
+    PatientPaymentIn,
+    PatientPaymentResult,
     PayerRules,
     RemittanceIn,
     Role,
@@ -127,6 +131,11 @@ class Effects:
     status_inquiries: list[str] = field(default_factory=list)
     # The last status set in this step, for the workflow's search attribute.
     status: ClaimStatus | None = None
+    # The coverage (its position) to bill next: the shell writes its 837P, then tells
+    # `next_payer_sent` (or `next_payer_failed`).
+    next_payer: int | None = None
+    # The payer the claim moved to in this step, for the workflow's search attribute.
+    payer: str | None = None
 
     def extend(self, later: Effects) -> Effects:
         """This step's effects followed by a later step's, for one projection."""
@@ -139,6 +148,8 @@ class Effects:
         self.claim_changed = self.claim_changed or later.claim_changed
         self.status_inquiries += later.status_inquiries
         self.status = later.status or self.status
+        self.next_payer = later.next_payer or self.next_payer
+        self.payer = later.payer or self.payer
         return self
 
     def __bool__(self) -> bool:
@@ -152,13 +163,36 @@ class Effects:
         )
 
 
-def new_claim_state(facts: ClaimFacts, rules: PayerRules) -> ClaimState:
-    """A claim just sent: intake recorded it as submitted with this first follow-up date."""
+def new_claim_state(
+    facts: ClaimFacts, rules: PayerRules, coverages: list[CoverageStep] | None = None
+) -> ClaimState:
+    """A claim just sent: intake recorded it as submitted with this first follow-up date.
+    `coverages` (payment order) makes it follow each payer in turn; the one billed now is
+    the claim's own payer, or else the first that has not answered."""
+    steps = [c.model_copy(deep=True) for c in coverages or []]
     return ClaimState(
         facts=facts,
         submitted_on=facts.submitted_on,
         next_follow_up_at=first_follow_up_at(facts.submitted_on, rules),
+        coverages=steps,
+        coverage=current_coverage(steps, facts.payer_id),
     )
+
+
+COVERAGE_NAMES = {1: "primary", 2: "secondary", 3: "tertiary"}
+
+
+def coverage_name(position: int) -> str:
+    return COVERAGE_NAMES.get(position, f"payer no. {position}")
+
+
+def current_coverage(steps: list[CoverageStep], payer_id: str) -> int:
+    """The position a claim with these coverages is billed to now (0: no coverages)."""
+    waiting = [c for c in steps if not c.answered]
+    for c in waiting:
+        if c.payer_id and c.payer_id == payer_id:
+            return c.position
+    return waiting[0].position if waiting else (steps[-1].position if steps else 0)
 
 
 class ClaimMachine:
@@ -280,6 +314,7 @@ class ClaimMachine:
             paid=s.paid,
             contractual=s.contractual,
             patient_responsibility=s.patient_responsibility,
+            patient_paid=s.patient_paid,
             written_off=s.written_off,
             balance=s.balance,
             appeal_level=s.appeal_level,
@@ -287,6 +322,7 @@ class ClaimMachine:
             next_follow_up_at=s.next_follow_up_at if s.status in WAITING_ON_PAYER else None,
             appeal_deadline=s.appeal_deadline,
             flags=[f"missed:{m}" for m in s.missed],
+            payer_id=s.facts.payer_id if s.coverages else "",
         )
 
     # --- events --------------------------------------------------------------
@@ -307,11 +343,70 @@ class ClaimMachine:
         self._tick()
         return self._take()
 
+    def check_patient_payment(self, payment: PatientPaymentIn) -> None:
+        """Raise ActionRejected unless the claim takes this patient payment now (a payment
+        it took already is answered as a duplicate, never refused)."""
+        s = self.s
+        if payment.key in s.patient_payments:
+            return
+        if payment.amount <= ZERO:
+            raise ActionRejected(f"a patient payment must be more than 0.00, not {payment.amount}")
+        if s.status in TERMINAL:
+            raise ActionRejected(
+                f"claim {s.facts.claim_id} is {s.status.value}: it takes no patient payment"
+            )
+        if s.patient_owes <= ZERO:
+            raise ActionRejected(f"the patient owes nothing on claim {s.facts.claim_id}")
+
+    def patient_payment(
+        self, payment: PatientPaymentIn, now: datetime
+    ) -> tuple[PatientPaymentResult, Effects]:
+        """Apply a patient's payment (at most what they owe here; the result says how much
+        was taken), then tick. Once the patient owes nothing the patient balance work
+        closes, and a claim nobody owes anything on is paid."""
+        self._now = now
+        s = self.s
+        if payment.key in s.patient_payments:
+            result = PatientPaymentResult(
+                duplicate=True,
+                status=s.status,
+                applied=s.patient_payments[payment.key],
+                patient_owes=max(s.patient_owes, ZERO),
+            )
+            return result, self._take()
+        self.check_patient_payment(payment)
+        applied = min(payment.amount, s.patient_owes)
+        s.patient_payments[payment.key] = applied
+        s.patient_paid += applied
+        self._fx.claim_changed = True
+        self._event(
+            "patient_payment_posted",
+            key=payment.key,
+            amount=str(applied),
+            offered=str(payment.amount),
+            method=payment.method,
+            received_on=payment.received_on.isoformat(),
+            patient_owes=str(s.patient_owes),
+        )
+        if s.patient_owes <= ZERO:
+            self._close_kinds({WorkItemKind.PATIENT_BALANCE}, "patient_paid")
+            if s.balance <= ZERO:
+                self._close_all("paid")
+                self._set_status(ClaimStatus.PAID, reason="patient paid")
+        self._tick()
+        result = PatientPaymentResult(
+            status=s.status, applied=applied, patient_owes=max(s.patient_owes, ZERO)
+        )
+        return result, self._take()
+
     def rules_changed(self, rules: PayerRules, now: datetime) -> Effects:
         """The admin changed the payer's rules: SLAs and the current appeal clock follow."""
         self._now = now
         self.rules = rules
         s = self.s
+        step = self._step(s.coverage)
+        if step is not None:
+            step.rules = rules
         for item in s.open_items():
             item.due_at = sla_due_at(item.opened_at, item.kind, rules)
             item.level2_at = level2_due_at(item.due_at, rules)
@@ -347,6 +442,50 @@ class ClaimMachine:
     def status_inquiry_failed(self, item_id: str, reason: str, now: datetime) -> Effects:
         self._now = now
         self._event("status_inquiry_failed", item=item_id, reason=reason)
+        return self._take()
+
+    def next_payer_sent(self, sent: NextPayerSent, now: datetime) -> Effects:
+        """The shell wrote the claim to the next coverage's payer, with the adjudication
+        of the payers before it: that payer owes an answer now, on its own rules."""
+        self._now = now
+        s = self.s
+        step = self._step(sent.position)
+        assert step is not None, "the machine asked for this coverage"
+        self._switch_to(step)
+        step.file = sent.file
+        s.acknowledged = False
+        name = coverage_name(step.position)
+        self._event(
+            "sent_to_next_payer",
+            payer=step.payer_id,
+            coverage=name,
+            file=sent.file,
+            balance=str(s.balance),
+        )
+        self._set_status(ClaimStatus.SUBMITTED, payer=step.payer_id, coverage=name)
+        self._arm_follow_up(anchor=start_of_day(self.today()))
+        self._tick()
+        return self._take()
+
+    def next_payer_failed(self, position: int, reason: str, now: datetime) -> Effects:
+        """The claim to the next coverage could not be written: a person bills that payer
+        by hand, or the patient."""
+        self._now = now
+        s = self.s
+        step = self._step(position)
+        name = coverage_name(position)
+        who = (step.payer_name or step.payer_id) if step is not None else ""
+        self._event("next_payer_claim_failed", payer=who, coverage=name, reason=reason)
+        self._set_status(ClaimStatus.PATIENT_BALANCE)
+        self._open_item(
+            WorkItemKind.PATIENT_BALANCE,
+            balance=s.patient_owes,
+            next_action=(
+                f"The claim to the {name} payer {who} could not be written ({reason}): "
+                "bill that payer by hand, or bill the patient."
+            ),
+        )
+        self._tick()
         return self._take()
 
     def forget_closed_items(self) -> None:
@@ -403,7 +542,9 @@ class ClaimMachine:
             # payment on a written-off balance takes the write-off back first.
             self._event("claim_reopened", previous=s.status.value, key=event.key)
             if s.written_off and event.paid > ZERO:
-                self._event("write_off_reversed", amount=str(s.written_off))
+                self._event(
+                    "write_off_reversed", amount=str(s.written_off), day=self.today().isoformat()
+                )
                 s.written_off = ZERO
         if isinstance(event, AcknowledgementIn):
             self._apply_acknowledgement(event)
@@ -436,11 +577,49 @@ class ClaimMachine:
         s = self.s
         decision = remit.decision_date or self.today()
         s.acknowledged = True
+        step = self._answering(remit)
+        # A payer after the first answers for what the earlier ones left: its CARC 23
+        # (their payments' impact) is their money, counted already, and its word on the
+        # patient's share replaces theirs.
+        later_payer = step is not None and step.position > s.coverages[0].position
+        own = remit
+        if later_payer:
+            own = remit.model_copy(
+                update={"adjustments": [a for a in remit.adjustments if a.reason != "23"]}
+            )
         if remit.payer_claim_control_number:
             s.payer_claim_control_number = remit.payer_claim_control_number
         routes = [carc.route(a.group.value, a.reason) for a in remit.adjustments]
-        contractual = self._contractual(remit, routes)
-        self._fx.remittances.append(_posting(remit, routes, decision))
+        contractual = self._contractual(
+            own, [carc.route(a.group.value, a.reason) for a in own.adjustments]
+        )
+        if later_payer and remit.status_code != "22":
+            # CARC 23 beyond what the earlier payers are on our books for: their decision
+            # settled elsewhere (a claim taken in already billed to this payer).
+            impact = sum((a.amount for a in remit.adjustments if a.reason == "23"), ZERO)
+            off_books = max(impact - s.paid - s.contractual, ZERO)
+            # What it adjusts beyond what was left repeats an earlier payer's adjustment
+            # (the patient's payments so far count toward its patient share, not this).
+            left = (
+                s.balance + s.patient_paid - off_books - remit.paid - remit.patient_responsibility
+            )
+            contractual = min(contractual, max(left, ZERO)) + off_books
+        posting = _posting(remit, routes, decision)
+        posting.payer_id = step.payer_id if step is not None and step.payer_id else s.facts.payer_id
+        posting.charge = s.facts.charge
+        posting.contractual = contractual
+        posting.submission = s.submission
+        posting.appeal_level = s.appeal_level
+        posting.stage = adjudication.stage(
+            remit.status_code,
+            appeal_level=s.appeal_level if s.status == ClaimStatus.APPEALED else 0,
+            answered_before=step.answered if step is not None else s.answered,
+            submission=s.submission,
+        )
+        posting.outcome = {"22": "reversal", "25": "predetermination"}.get(
+            remit.status_code, "paid"
+        )
+        self._fx.remittances.append(posting)
         self._event(
             "remittance_posted",
             key=remit.key,
@@ -455,11 +634,28 @@ class ClaimMachine:
             return
         s.paid += remit.paid
         s.contractual += contractual
-        s.patient_responsibility += remit.patient_responsibility
+        if later_payer and remit.status_code != "22":
+            s.patient_responsibility = remit.patient_responsibility
+        else:
+            s.patient_responsibility += remit.patient_responsibility
+        if remit.status_code != "22":
+            s.answered = True
+            if step is not None:
+                step.answered = True
         self._close_kinds(
             {WorkItemKind.FOLLOW_UP, WorkItemKind.APPEAL_FOLLOW_UP, WorkItemKind.REJECTION},
             "payer_answered",
         )
+        if step is not None and step.position > s.coverage:
+            # A later coverage answered before we billed it (the payer before it sent
+            # the claim on itself): the claim is that payer's now.
+            self._switch_to(step, forwarded=True)
+            s.payer_claim_control_number = remit.payer_claim_control_number
+            self._event(
+                "next_payer_answered",
+                payer=step.payer_id,
+                coverage=coverage_name(step.position),
+            )
         s.next_follow_up_at = None
         if remit.status_code == "22":
             # A reversal takes back an earlier payment; the correction usually follows.
@@ -467,22 +663,23 @@ class ClaimMachine:
             self._set_status(ClaimStatus.ACCEPTED, reason="reversal")
             self._arm_follow_up(anchor=self.now, first_days=self.rules.follow_up_every_days)
             return
-        denial = carc.primary_reason(
-            [(a.group.value, a.reason, a.amount) for a in remit.adjustments]
-        )
+        denial = carc.primary_reason([(a.group.value, a.reason, a.amount) for a in own.adjustments])
         if remit.status_code == "4" or (remit.paid <= ZERO and denial is not None):
-            self._deny(decision, denial, remit)
+            self._count_denial(posting, denial, own, "denied")
+            self._deny(decision, denial, own)
             return
         payer_balance = s.payer_balance
         if payer_balance > ZERO and denial is not None:
+            self._count_denial(posting, denial, own, "partial")
             self._set_status(ClaimStatus.PARTIAL)
-            self._deny(decision, denial, remit, partial=True)
+            self._deny(decision, denial, own, partial=True)
             return
         # The contract, when we know it, is the judge: a payer may call a shortfall
         # "contractual" (CO-45) and leave no balance on its own books.
         shortfall = ZERO if remit.expected_paid is None else remit.expected_paid - remit.paid
         underpaid = shortfall > self.rules.underpayment_tolerance
         if payer_balance > ZERO or underpaid:
+            posting.outcome = "underpaid"
             s.decision_date = decision
             self._set_appeal_clock(decision, level=s.appeal_level + 1)
             self._set_status(ClaimStatus.PARTIAL)
@@ -500,27 +697,127 @@ class ClaimMachine:
                     else None
                 ),
             )
-            if (
-                s.patient_responsibility > ZERO
-                and s.open_item(WorkItemKind.PATIENT_BALANCE) is None
-            ):
+            if s.patient_owes > ZERO and s.open_item(WorkItemKind.PATIENT_BALANCE) is None:
                 self._open_item(
                     WorkItemKind.PATIENT_BALANCE,
-                    balance=s.patient_responsibility,
+                    balance=s.patient_owes,
                     since=start_of_day(decision),
                 )
             return
-        if s.patient_responsibility > ZERO and s.balance > ZERO:
+        if s.patient_owes > ZERO and s.balance > ZERO:
             self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "payer_paid")
+            nxt = self._next_step()
+            if nxt is not None and nxt.payer_id and nxt.rules is not None:
+                self._bill_next(nxt, remit)
+                return
+            if nxt is not None:
+                self._event(
+                    "next_payer_not_set_up",
+                    payer=nxt.payer_name,
+                    coverage=coverage_name(nxt.position),
+                )
             self._set_status(ClaimStatus.PATIENT_BALANCE)
             self._open_item(
                 WorkItemKind.PATIENT_BALANCE,
-                balance=s.patient_responsibility,
+                balance=s.patient_owes,
                 since=start_of_day(decision),
+                next_action=(
+                    f"The {coverage_name(nxt.position)} payer {nxt.payer_name} is not set "
+                    "up: set it up and bill it by hand, or bill the patient."
+                    if nxt is not None
+                    else None
+                ),
             )
             return
         self._close_all("paid")
         self._set_status(ClaimStatus.PAID)
+
+    def _step(self, position: int) -> CoverageStep | None:
+        return next((c for c in self.s.coverages if c.position == position), None)
+
+    def _next_step(self) -> CoverageStep | None:
+        """The coverage after the one billed now, if any."""
+        return next((c for c in self.s.coverages if c.position > self.s.coverage), None)
+
+    def _at_stake(self) -> Decimal:
+        """What the payer billed now may still pay: its balance, or, while a later
+        coverage has yet to answer, all that the payers before it left."""
+        s = self.s
+        step = self._step(s.coverage)
+        if step is not None and step.position > s.coverages[0].position and not step.answered:
+            return s.balance
+        return s.payer_balance
+
+    def _answering(self, remit: RemittanceIn) -> CoverageStep | None:
+        """The coverage whose payer sent `remit` (None: the claim has a single payer); a
+        remittance posting could not place answers for the one billed now."""
+        if not self.s.coverages:
+            return None
+        return self._step(remit.coverage) or self._step(self.s.coverage)
+
+    def _switch_to(self, step: CoverageStep, *, forwarded: bool = False) -> None:
+        """The claim is billed to `step`'s payer from now on: its rules run the clocks,
+        and the claim number, appeals and deadlines of the payer before are behind it."""
+        s = self.s
+        s.coverage = step.position
+        step.forwarded = forwarded
+        if step.payer_id and step.payer_id != s.facts.payer_id:
+            s.facts = s.facts.model_copy(update={"payer_id": step.payer_id})
+            self._fx.payer = step.payer_id
+        if step.rules is not None:
+            self.rules = step.rules
+        s.payer_claim_control_number = ""
+        s.decision_date = None
+        s.denied_category = None
+        s.appeal_level = 0
+        s.appeal_deadline = None
+        s.next_follow_up_at = None
+        self._fx.claim_changed = True
+
+    def _bill_next(self, nxt: CoverageStep, remit: RemittanceIn) -> None:
+        """The payer billed now left a balance the next coverage may owe. If it forwarded
+        the claim itself, wait for the next payer's 835 on that payer's cadence; else ask
+        the shell to bill it (the claim moves on when `next_payer_sent` says it went)."""
+        s = self.s
+        before = self._step(s.coverage)
+        by = before.payer_id if before is not None else s.facts.payer_id
+        if not remit.forwarded:
+            self._fx.next_payer = nxt.position
+            return
+        name = coverage_name(nxt.position)
+        self._switch_to(nxt, forwarded=True)
+        self._event(
+            "waiting_for_next_payer",
+            payer=nxt.payer_id,
+            coverage=name,
+            forwarded_by=by,
+            balance=str(s.balance),
+        )
+        self._set_status(ClaimStatus.ACCEPTED, payer=nxt.payer_id, coverage=name, forwarded=True)
+        self._arm_follow_up(anchor=self.now)
+
+    def _count_denial(
+        self,
+        posting: RemittancePosting,
+        denial: carc.ReasonRoute | None,
+        remit: RemittanceIn,
+        outcome: str,
+    ) -> None:
+        """Record on the remittance what the denial reports count: its category, its
+        main reason and the dollars denied (all of the payer's balance when a CLP02 4
+        gives no reason)."""
+        route = denial or carc.route("CO", "")
+        posting.outcome = outcome
+        posting.denial_category = route.category.value
+        posting.denial_reason = f"{route.group}-{route.code}" if denial else ""
+        amount = adjudication.denied_amount(
+            (a.group.value, a.reason, a.amount) for a in remit.adjustments
+        )
+        posting.denied_amount = amount if denial else max(self.s.payer_balance, ZERO)
+
+    def _open_denial_category(self) -> str:
+        item = self.s.open_item(WorkItemKind.DENIAL)
+        return (item.category or "") if item is not None else ""
 
     @staticmethod
     def _contractual(remit: RemittanceIn, routes: list[carc.ReasonRoute]) -> Decimal:
@@ -538,7 +835,13 @@ class ClaimMachine:
         recorded, and what it leaves is money owed back or still to refund."""
         s = self.s
         routes = [carc.route(a.group.value, a.reason) for a in remit.adjustments]
-        self._fx.remittances.append(_posting(remit, routes, remit.decision_date or self.today()))
+        posting = _posting(remit, routes, remit.decision_date or self.today())
+        posting.payer_id = s.facts.payer_id
+        posting.contractual = self._contractual(remit, routes)
+        posting.submission = s.submission
+        posting.stage = "later"
+        posting.outcome = "voided"
+        self._fx.remittances.append(posting)
         s.paid += remit.paid
         s.contractual += self._contractual(remit, routes)
         s.patient_responsibility += remit.patient_responsibility
@@ -560,6 +863,7 @@ class ClaimMachine:
     ) -> None:
         s = self.s
         route = denial or carc.route("CO", "")
+        lost_appeal = s.status == ClaimStatus.APPEALED and not partial
         s.decision_date = decision
         s.denied_category = route.category.value
         next_level = s.appeal_level + 1
@@ -570,8 +874,17 @@ class ClaimMachine:
             )
         codes = [f"{a.group.value}-{a.reason}" for a in remit.adjustments]
         action = route.next_action
-        if s.appeal_deadline is None and s.appeal_level > 0:
-            action = "All appeal levels are used: write off or transfer to the patient if allowed."
+        if lost_appeal:
+            # The payer's answer to the appeal with it came on an 835: the level is lost.
+            self._event(
+                "appeal_decided",
+                level=s.appeal_level,
+                decision="upheld",
+                decision_date=decision.isoformat(),
+                source="835",
+            )
+        if s.appeal_level > 0 and (s.appeal_deadline is None or self.today() > s.appeal_deadline):
+            action = self._after_lost_level(s.appeal_level)
         existing = s.open_item(WorkItemKind.DENIAL)
         if existing is not None:
             existing.reason_codes = codes
@@ -655,6 +968,8 @@ class ClaimMachine:
                 raise ActionRejected("a payer call needs its outcome")
         elif kind == "appeal_filed":
             self._check_appeal(action)
+        elif kind == "appeal_decided":
+            self._check_decision(action)
         elif kind == "corrected_claim":
             self._check_correction(action)
         elif kind == "void_claim":
@@ -753,7 +1068,7 @@ class ClaimMachine:
         """What a write-off on this item may take, and whether it is the patient's share."""
         s = self.s
         if item is not None and item.kind == WorkItemKind.PATIENT_BALANCE:
-            return max(s.patient_responsibility, ZERO), True
+            return max(s.patient_owes, ZERO), True
         return max(s.payer_balance, ZERO), False
 
     def _check_write_off(self, action: ActionIn, item: WorkItemSnapshot | None) -> None:
@@ -803,7 +1118,7 @@ class ClaimMachine:
     def _approval_writable(self, item: WorkItemSnapshot) -> Decimal:
         s = self.s
         if item.category == WorkItemKind.PATIENT_BALANCE.value:
-            return max(s.patient_responsibility, ZERO)
+            return max(s.patient_owes, ZERO)
         return max(s.payer_balance, ZERO)
 
     def _check_transfer(self) -> None:
@@ -854,6 +1169,86 @@ class ClaimMachine:
                 f"the level {level} appeal deadline passed on {s.appeal_deadline}; "
                 "write off, or document good cause outside the system"
             )
+
+    def _check_decision(self, action: ActionIn) -> None:
+        s = self.s
+        if s.status != ClaimStatus.APPEALED:
+            raise ActionRejected(
+                f"no appeal is waiting for the payer's decision; this claim is {s.status.value}"
+            )
+        level = action.level or s.appeal_level
+        if level != s.appeal_level:
+            raise ActionRejected(
+                f"the appeal with the payer is level {s.appeal_level}, not {level}"
+            )
+        if action.decision not in ("upheld", "overturned"):
+            raise ActionRejected("say whether the payer upheld the denial or overturned it")
+        if action.decision_date is None:
+            raise ActionRejected("the decision needs its date (the date on the payer's letter)")
+        if action.decision_date > self.today():
+            raise ActionRejected(
+                f"the decision date {action.decision_date} is after today ({self.today()})"
+            )
+
+    def _appeal_decided(self, action: ActionIn) -> str:
+        """The payer's decision on the level with it: won, the payer owes its payment
+        (an 835 brings it); lost, the next level's work opens with its deadline, or says
+        that the deadline has passed or that no level is left."""
+        s = self.s
+        level = s.appeal_level
+        decided = action.decision_date
+        assert decided is not None, "checked"
+        self._close_kinds({WorkItemKind.APPEAL_FOLLOW_UP}, f"appeal_{action.decision}")
+        s.next_follow_up_at = None
+        self._event(
+            "appeal_decided",
+            level=level,
+            decision=action.decision,
+            decision_date=decided.isoformat(),
+            by=action.by.username,
+        )
+        if action.decision == "overturned":
+            self._set_status(ClaimStatus.ACCEPTED, reason=f"appeal level {level} won")
+            self._arm_follow_up(anchor=self.now)
+            return f"level {level} appeal won: the payer owes its payment"
+        s.decision_date = decided
+        self._set_appeal_clock(decided, level=level + 1)
+        category = s.denied_category or DenialCategory.OTHER.value
+        default = carc.CATEGORY_DEFAULTS.get(
+            DenialCategory(category)
+            if category in DenialCategory.__members__.values()
+            else DenialCategory.OTHER,
+            carc.CATEGORY_DEFAULTS[DenialCategory.OTHER],
+        )
+        next_action = self._after_lost_level(level)
+        self._set_status(
+            ClaimStatus.PARTIAL if s.paid > ZERO else ClaimStatus.DENIED,
+            category=category,
+            appeal_level=level,
+        )
+        self._open_item(
+            WorkItemKind.DENIAL,
+            queue=default.queue,
+            category=category,
+            reason_codes=[f"appeal-{level}-upheld"],
+            next_action=next_action,
+            likelihood=default.likelihood,
+            since=start_of_day(decided),
+        )
+        return f"level {level} appeal lost. {next_action}"
+
+    def _after_lost_level(self, level: int) -> str:
+        """What to do once the payer upheld its denial at `level` (0: the first denial)."""
+        s = self.s
+        deadline = s.appeal_deadline
+        if deadline is None:
+            return "All appeal levels are used: write off or transfer to the patient if allowed."
+        if self.today() > deadline:
+            return (
+                f"Level {level} appeal lost; the level {level + 1} appeal deadline passed on "
+                f"{deadline}: write off, or document good cause outside the system."
+            )
+        return f"Level {level} appeal lost: file the level {level + 1} appeal by {deadline}."
 
     def _apply_action(
         self, action: ActionIn, recorded_at: datetime, sent: ClaimSent | None
@@ -913,8 +1308,18 @@ class ClaimMachine:
             s.appeal_level = level
             s.appeal_deadline = None
             self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "appeal_filed")
-            self._set_status(ClaimStatus.APPEALED, level=level, by=who)
+            sent_with = {
+                "packet": action.packet_id,
+                "sent_via": action.sent_via or None,
+                "sent_on": action.sent_on.isoformat() if action.sent_on else None,
+            }
+            sent_with = {k: v for k, v in sent_with.items() if v is not None}
+            self._set_status(ClaimStatus.APPEALED, level=level, by=who, **sent_with)
+            extra.update(sent_with)
             self._arm_follow_up(anchor=self.now)
+        elif kind == "appeal_decided":
+            extra["decision"] = action.decision
+            message = self._appeal_decided(action)
         elif kind == "corrected_claim":
             assert sent is not None, "the shell sends the 837P before applying a correction"
             self._resubmitted(action, sent)
@@ -957,7 +1362,7 @@ class ClaimMachine:
             )
             message = "write-off denied; the requester's work stays open"
         elif kind == "transfer_to_patient":
-            amount = s.patient_responsibility
+            amount = s.patient_owes
             if s.payer_balance <= ZERO:
                 self._close_kinds({WorkItemKind.DENIAL, WorkItemKind.UNDERPAYMENT}, "to_patient")
                 s.appeal_deadline = None
@@ -1017,6 +1422,8 @@ class ClaimMachine:
         self._close_all("corrected_claim")
         s.submitted_on = self.today()
         s.frequency_code = sent.frequency
+        s.submission += 1
+        s.answered = False
         s.acknowledged = False
         s.decision_date = None
         s.appeal_deadline = None
@@ -1082,12 +1489,20 @@ class ClaimMachine:
         if patient:
             s.patient_responsibility -= amount
         self._fx.claim_changed = True
-        self._event("written_off", amount=str(amount), reason_code=reason_code, patient=patient)
+        # The denial it settles (if any) lets the reports count denial write-offs.
+        self._event(
+            "written_off",
+            amount=str(amount),
+            reason_code=reason_code,
+            patient=patient,
+            category=self._open_denial_category() if not patient else "",
+            day=self.today().isoformat(),
+        )
         if s.balance <= ZERO:
             self._close_all("written_off")
             self._set_status(ClaimStatus.CLOSED, written_off=str(amount), reason=reason_code)
             return
-        if patient and s.patient_responsibility <= ZERO:
+        if patient and s.patient_owes <= ZERO:
             self._close_kinds({WorkItemKind.PATIENT_BALANCE}, "written_off")
             return
         if not patient and s.payer_balance <= ZERO:
@@ -1097,7 +1512,7 @@ class ClaimMachine:
             s.appeal_deadline = None
             self._set_status(ClaimStatus.PATIENT_BALANCE, written_off=str(amount))
             if s.open_item(WorkItemKind.PATIENT_BALANCE) is None:
-                self._open_item(WorkItemKind.PATIENT_BALANCE, balance=s.patient_responsibility)
+                self._open_item(WorkItemKind.PATIENT_BALANCE, balance=s.patient_owes)
 
     def _resolve(self, item: WorkItemSnapshot, action: ActionIn) -> None:
         s = self.s
@@ -1213,13 +1628,13 @@ class ClaimMachine:
     def _reprioritize(self, item: WorkItemSnapshot, now: datetime) -> None:
         s = self.s
         if item.kind == WorkItemKind.PATIENT_BALANCE:
-            balance = s.patient_responsibility
+            balance = s.patient_owes
         elif item.kind == WorkItemKind.WRITE_OFF_APPROVAL:
             balance = item.expected_amount or ZERO
         elif item.expected_amount is not None and item.actual_amount is not None:
             balance = max(s.payer_balance, item.expected_amount - item.actual_amount)
         else:
-            balance = s.payer_balance
+            balance = self._at_stake()
         days = days_until(item.deadline_at, now) if item.deadline_at else None
         parts = priority(balance, item.likelihood, days, item.escalation_level, self.rules.priority)
         if (
@@ -1322,7 +1737,7 @@ class ClaimMachine:
             due_at=due,
             level2_at=level2_due_at(due, self.rules),
             likelihood=self._likelihood(kind, category, likelihood),
-            balance=balance if balance is not None else s.payer_balance,
+            balance=balance if balance is not None else self._at_stake(),
             expected_amount=expected_amount,
             actual_amount=actual_amount,
         )

@@ -18,6 +18,7 @@ from denialflow.domain.types import (
     ClaimStatus,
     EscalationReason,
     Money,
+    PayerRules,
     WorkItemKind,
     WorkItemState,
 )
@@ -92,12 +93,16 @@ class ClaimSnapshot(BaseModel):
     """The claim row's workflow-owned columns."""
 
     status: ClaimStatus
+    # The payer the claim is billed to now (the next coverage's once the claim moves on);
+    # empty leaves the row's payer as it is.
+    payer_id: str = ""
     submitted_on: date
     frequency_code: str
     payer_claim_control_number: str
     paid: Money
     contractual: Money
     patient_responsibility: Money
+    patient_paid: Money = ZERO
     written_off: Money
     balance: Money
     appeal_level: int
@@ -118,6 +123,17 @@ class RemittancePosting(BaseModel):
     decision_date: date | None = None
     remarks: list[str] = Field(default_factory=list)
     adjustments: list[dict[str, Any]] = Field(default_factory=list)
+    # How the reports count it (rules/adjudication.py): decided when it was posted.
+    payer_id: str = ""
+    stage: str = "later"
+    outcome: str = "paid"
+    denial_category: str = ""
+    denial_reason: str = ""
+    denied_amount: Money = ZERO
+    contractual: Money = ZERO
+    charge: Money = ZERO
+    submission: int = 1
+    appeal_level: int = 0
 
 
 class ClaimSent(BaseModel):
@@ -128,6 +144,31 @@ class ClaimSent(BaseModel):
     file: str
     # The claim's total charge as sent (zero for a void: nothing is billed any more).
     charge: Money
+
+
+class CoverageStep(BaseModel):
+    """One of the claim's coverages in payment order, as its workflow follows it: ids
+    and rules only (member ids and names stay in the database). `payer_id` is ours, empty
+    while that payer is not set up; `answered` once its decision is in (an 835, or the
+    practice's 837P for a payer that decided before intake)."""
+
+    position: int
+    payer_id: str = ""
+    payer_name: str = ""
+    rules: PayerRules | None = None
+    answered: bool = False
+    # The payer before this one forwarded the claim here itself (a crossover).
+    forwarded: bool = False
+    # The 837P the workflow wrote to bill this payer, when it did.
+    file: str = ""
+
+
+class NextPayerSent(BaseModel):
+    """The 837P written to bill the next coverage, with the prior payers' adjudication."""
+
+    position: int
+    payer_id: str
+    file: str
 
 
 class Projection(BaseModel):
@@ -154,12 +195,24 @@ class ClaimState(BaseModel):
     paid: Money = ZERO
     contractual: Money = ZERO
     patient_responsibility: Money = ZERO
+    # What the patient has paid toward their share, and each payment's key -> what the
+    # claim took of it (a payment sent twice counts once).
+    patient_paid: Money = ZERO
+    patient_payments: dict[str, Money] = Field(default_factory=dict)
     written_off: Money = ZERO
     denied_category: str | None = None
     decision_date: date | None = None
     appeal_level: int = 0
     appeal_deadline: date | None = None
     next_follow_up_at: datetime | None = None
+    # Which submission the payer is answering (1 the original, +1 per corrected claim)
+    # and whether it has answered this one yet: a remittance's stage in the reports.
+    submission: int = 1
+    answered: bool = False
+    # The claim's coverages in payment order and the position of the one billed now
+    # (0: the claim has a single payer and `coverages` is empty).
+    coverages: list[CoverageStep] = Field(default_factory=list)
+    coverage: int = 0
     missed: list[str] = Field(default_factory=list)
     items: dict[str, WorkItemSnapshot] = Field(default_factory=dict)
     seq: int = 0
@@ -168,11 +221,18 @@ class ClaimState(BaseModel):
     @property
     def balance(self) -> Decimal:
         """What is still owed on the claim by anyone."""
-        return self.facts.charge - self.paid - self.contractual - self.written_off
+        return (
+            self.facts.charge - self.paid - self.contractual - self.written_off - self.patient_paid
+        )
+
+    @property
+    def patient_owes(self) -> Decimal:
+        """The patient's share not paid (nor written off) yet."""
+        return self.patient_responsibility - self.patient_paid
 
     @property
     def payer_balance(self) -> Decimal:
-        return self.balance - self.patient_responsibility
+        return self.balance - self.patient_owes
 
     def open_items(self) -> list[WorkItemSnapshot]:
         return [i for i in self.items.values() if i.state != WorkItemState.CLOSED]

@@ -65,6 +65,23 @@ class WorkItemKind(StrEnum):
     REFUND = "refund"
     # A write-off above the requester's limit, waiting for a supervisor.
     WRITE_OFF_APPROVAL = "write_off_approval"
+    # A payer denying one category far more than its baseline (domain/rules/spikes.py).
+    DENIAL_SPIKE = "denial_spike"
+    # A claim held before submission: the payer's latest 271 says the member was not
+    # covered on the date of service.
+    ELIGIBILITY_HOLD = "eligibility_hold"
+    # A patient paid more than their account owed: refund the credit or keep it, a
+    # person decides (opened by patient payment posting, no claim).
+    PATIENT_REFUND = "patient_refund"
+    # An account's statement cycle reached its end unpaid: a person decides on
+    # collections (opened by the account's workflow, no claim).
+    COLLECTIONS_REVIEW = "collections_review"
+    # A payment plan's installment not paid by its due date plus the grace days: a person
+    # reaches the guarantor (opened by the plan's workflow, no claim).
+    PLAN_MISSED_INSTALLMENT = "plan_missed_installment"
+    # A patient's complaint or question about their bill, logged from the account page:
+    # a person answers it (no claim).
+    PATIENT_COMPLAINT = "patient_complaint"
 
 
 class WorkItemState(StrEnum):
@@ -148,6 +165,12 @@ DEFAULT_SLA_BUSINESS_DAYS: dict[WorkItemKind, int] = {
     WorkItemKind.UNMATCHED_ACKNOWLEDGEMENT: 3,
     WorkItemKind.REFUND: 10,
     WorkItemKind.WRITE_OFF_APPROVAL: 2,
+    WorkItemKind.DENIAL_SPIKE: 2,
+    WorkItemKind.ELIGIBILITY_HOLD: 2,
+    WorkItemKind.PATIENT_REFUND: 10,
+    WorkItemKind.COLLECTIONS_REVIEW: 10,
+    WorkItemKind.PLAN_MISSED_INSTALLMENT: 5,
+    WorkItemKind.PATIENT_COMPLAINT: 3,
 }
 
 
@@ -239,6 +262,11 @@ class RemittanceIn(BaseModel):
     decision_date: date | None = None
     # What the fee schedule says the payer should have paid, when one applies.
     expected_paid: Money | None = None
+    # Which of the claim's coverages answered (1 primary, 2 secondary...; 0: not known,
+    # or the claim has one payer), and whether that payer says it forwarded the claim to
+    # the next coverage itself (CLP02 19-21, a crossover carrier NM1*TT, remark MA18/N89).
+    coverage: int = Field(default=0, ge=0)
+    forwarded: bool = False
 
 
 class AcknowledgementIn(BaseModel):
@@ -261,6 +289,7 @@ ActionKind = Literal[
     "take_over",
     "call_logged",
     "appeal_filed",
+    "appeal_decided",
     "corrected_claim",
     "void_claim",
     "write_off",
@@ -307,6 +336,34 @@ class ActionIn(BaseModel):
     revision_id: int | None = None
     # The payer's claim number (REF*F8) when the claim has none on file yet.
     payer_claim_number: str = Field(default="", max_length=50)
+    # Appeals filed with a packet: the AppealPacket row (its PDF is stored before the
+    # action is sent), how and when it went. A decision on a filed level: "upheld" (the
+    # appeal is lost) or "overturned" (won), and the date on the payer's letter.
+    packet_id: int | None = None
+    sent_via: Literal["", "mail", "fax", "portal"] = ""
+    sent_on: date | None = None
+    decision: Literal["", "upheld", "overturned"] = ""
+    decision_date: date | None = None
+
+
+class PatientPaymentIn(BaseModel):
+    """One patient payment's share on one claim, as posting applies it. `key` (the
+    payment's key and the claim id) makes it count once however often it is sent."""
+
+    key: str = Field(min_length=1, max_length=200)
+    amount: Money
+    received_on: date
+    method: str = Field(default="", max_length=20)
+
+
+class PatientPaymentResult(BaseModel):
+    """What the claim took of a patient payment: `applied` is at most what the patient
+    owed on it (the rest goes back to the account as a credit)."""
+
+    duplicate: bool = False
+    status: ClaimStatus
+    applied: Money = ZERO
+    patient_owes: Money = ZERO
 
 
 class ActionResult(BaseModel):

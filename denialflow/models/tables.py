@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from denialflow.domain.types import ZERO
@@ -32,6 +32,31 @@ class Payer(SQLModel, table=True):
 
 
 class Claim(SQLModel, table=True):
+    __table_args__ = (
+        # A/R aging's drill-down and the claim summary's keys: a payer's claims by date.
+        Index("ix_claim_payer_service", "payer_id", "service_date", "submitted_on"),
+        # Open claims are a small share of all: aging's drill-downs and oldest claims read
+        # these (partial) indexes instead of the whole table.
+        Index(
+            "ix_claim_open_service",
+            "service_date",
+            "payer_id",
+            "balance",
+            "patient_responsibility",
+            sqlite_where=text("balance <> 0"),
+            postgresql_where=text("balance <> 0"),
+        ),
+        Index(
+            "ix_claim_open_submitted",
+            "submitted_on",
+            "payer_id",
+            "balance",
+            "patient_responsibility",
+            sqlite_where=text("balance <> 0"),
+            postgresql_where=text("balance <> 0"),
+        ),
+    )
+
     id: str = Field(primary_key=True, max_length=64)
     payer_id: str = Field(foreign_key="payer.id", index=True, max_length=40)
     patient_name: str = Field(default="", max_length=200)
@@ -52,9 +77,14 @@ class Claim(SQLModel, table=True):
     paid: Decimal = money_column()
     contractual: Decimal = money_column()
     patient_responsibility: Decimal = money_column()
+    # What the patient (or guarantor) has paid toward it: the patient still owes
+    # patient_responsibility - patient_paid.
+    patient_paid: Decimal = money_column()
     written_off: Decimal = money_column()
     balance: Decimal = money_column()
     appeal_level: int = 0
+    # The patient account (guarantor) whose statements carry this claim's patient balance.
+    account_id: str | None = Field(default=None, index=True, max_length=40)
     timely_filing_deadline: date | None = None
     next_follow_up_at: datetime | None = None
     appeal_deadline: date | None = None
@@ -133,6 +163,12 @@ class WriteOffLimit(SQLModel, table=True):
 class Remittance(SQLModel, table=True):
     """One claim payment as posted from an 835 (or a test); `key` makes posting idempotent."""
 
+    __table_args__ = (
+        # The denial and payer reports' drill-down: one payer's answers in a date range.
+        Index("ix_remittance_payer_decided", "payer_id", "decision_date"),
+        Index("ix_remittance_decided", "decision_date"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=120)
     # None for a payment we could not match to a claim: recorded all the same.
@@ -160,6 +196,17 @@ class Remittance(SQLModel, table=True):
     # the 835 gave them, enough to post the payment once a person finds its claim.
     claim_adjustments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     service_lines: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # How the reports count this remittance (domain/rules/adjudication.py), decided by the
+    # claim machine when it posted it; empty on a payment that matched no claim.
+    payer_id: str | None = Field(default=None, max_length=40)
+    stage: str = Field(default="", max_length=20)
+    outcome: str = Field(default="", max_length=20)
+    denial_category: str = Field(default="", max_length=40)
+    denial_reason: str = Field(default="", max_length=12)
+    denied_amount: Decimal = money_column()
+    contractual: Decimal = money_column()
+    submission: int = 1
+    appeal_level: int = 0
     # A person's resolution: the claim a match was started to (until it is finished),
     # a refund sent back to the payer, or why it was closed.
     matching_claim_id: str | None = Field(default=None, max_length=64)
@@ -301,6 +348,8 @@ class WorkItem(SQLModel, table=True):
         # A supervisor sees every queue: one range per state, in priority order, instead
         # of a range per queue (a statement PostgreSQL took longer to plan than to run).
         Index("ix_work_item_all_queues_open", "state", "priority"),
+        # Productivity: the items closed in a date range.
+        Index("ix_work_item_closed", "state", "closed_at"),
     )
 
     id: str = Field(primary_key=True, max_length=80)
@@ -363,7 +412,11 @@ class ClaimEvent(SQLModel, table=True):
     """
 
     __tablename__ = "claim_event"
-    __table_args__ = (UniqueConstraint("workflow_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "seq"),
+        # The reports find one kind of event (an appeal filed, a write-off) in a range.
+        Index("ix_claim_event_event_at", "event", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
@@ -493,3 +546,389 @@ class UndeliveredRulesChange(SQLModel, table=True):
     payer_id: str = Field(index=True, max_length=40)
     recorded_at: datetime
     reason: str = Field(default="", max_length=200)
+
+
+# --- summaries the reports read -----------------------------------------------------------
+# Kept by models/summaries.py in the same flush that writes the rows they add up, by
+# adding each row's change; `denialflow check` compares them with the sums over the rows
+# and `--repair` rebuilds them from the rows.
+
+
+def _count() -> Any:
+    return Field(default=0, sa_column=Column(Integer, nullable=False))
+
+
+class ClaimSummary(SQLModel, table=True):
+    """Claims added up per payer, date of service and submission date: charges, money
+    in and what is still owed (A/R), so aging and revenue are a read of a few rows."""
+
+    __tablename__ = "claim_summary"
+
+    payer_id: str = Field(primary_key=True, max_length=40)
+    service_date: date = Field(primary_key=True)
+    submitted_on: date = Field(primary_key=True)
+    claims: int = _count()
+    open_claims: int = _count()  # a balance other than zero, either way
+    charge: Decimal = money_column()
+    paid: Decimal = money_column()
+    contractual: Decimal = money_column()
+    written_off: Decimal = money_column()
+    patient_responsibility: Decimal = money_column()
+    patient_paid: Decimal = money_column()
+    balance: Decimal = money_column()
+    insurance_ar: Decimal = money_column()  # what payers still owe
+    patient_ar: Decimal = money_column()  # what patients still owe
+    credit: Decimal = money_column()  # balances below zero: money owed back
+
+    @classmethod
+    def __declare_last__(cls) -> None:
+        from denialflow.models import summaries
+
+        summaries.install()
+
+
+class RemittanceSummary(SQLModel, table=True):
+    """Remittances added up per decision date, payer, stage, outcome and denial reason."""
+
+    __tablename__ = "remittance_summary"
+
+    decision_date: date = Field(primary_key=True)
+    payer_id: str = Field(primary_key=True, max_length=40)
+    stage: str = Field(primary_key=True, max_length=20)
+    outcome: str = Field(primary_key=True, max_length=20)
+    denial_category: str = Field(primary_key=True, max_length=40)
+    denial_reason: str = Field(primary_key=True, max_length=12)
+    remittances: int = _count()
+    charge: Decimal = money_column()
+    paid: Decimal = money_column()
+    contractual: Decimal = money_column()
+    patient_responsibility: Decimal = money_column()
+    denied_amount: Decimal = money_column()
+
+
+class WriteOffSummary(SQLModel, table=True):
+    """Write-offs (and their reversals) per day, payer, reason and the denial they
+    settled, from the claims' `written_off` and `write_off_reversed` timeline events."""
+
+    __tablename__ = "write_off_summary"
+
+    day: date = Field(primary_key=True)
+    payer_id: str = Field(primary_key=True, max_length=40)
+    reason_code: str = Field(primary_key=True, max_length=40)
+    patient: bool = Field(primary_key=True)
+    denial_category: str = Field(primary_key=True, max_length=40)
+    write_offs: int = _count()
+    amount: Decimal = money_column()
+
+
+class AppealLetterTemplate(SQLModel, table=True):
+    """One saved version of an appeal letter template (Jinja2 producing HTML) for a denial
+    category ("any" for all) and an appeal level (0 for every level). A change is a new
+    version; the highest version is in use, and a packet names the version it used."""
+
+    __tablename__ = "appeal_letter_template"
+    __table_args__ = (UniqueConstraint("category", "level", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    category: str = Field(max_length=40)
+    level: int = 0
+    version: int
+    body: str
+    created_by: str = Field(max_length=60)
+    created_at: datetime
+
+
+class PayerAppealAddress(SQLModel, table=True):
+    """Where a payer takes appeals of one level (level 0: every level without its own)."""
+
+    __tablename__ = "payer_appeal_address"
+
+    payer_id: str = Field(foreign_key="payer.id", primary_key=True, max_length=40)
+    level: int = Field(primary_key=True)
+    address: str = Field(max_length=500)
+    updated_by: str = Field(max_length=60)
+    updated_at: datetime
+
+
+class ClaimAttachment(SQLModel, table=True):
+    """A document uploaded to a claim (medical records, proof of timely filing, an EOB).
+    The file lives outside the web root under var/documents, named by its SHA-256; the
+    row is written only once the file is there. The title and name may be PHI."""
+
+    __tablename__ = "claim_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    kind: str = Field(max_length=40)
+    title: str = Field(default="", max_length=200)
+    file_name: str = Field(max_length=255)
+    content_type: str = Field(max_length=60)
+    size: int
+    sha256: str = Field(index=True, max_length=64)
+    uploaded_by: str = Field(max_length=60)
+    uploaded_at: datetime
+
+
+class AppealPacket(SQLModel, table=True):
+    """An appeal as sent: one PDF (the letter, then the enclosures), how and when it went,
+    and the template version it was written from. "draft" until the claim's workflow
+    records the appeal filed, then "filed"; a refused appeal leaves no packet."""
+
+    __tablename__ = "appeal_packet"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    level: int
+    category: str = Field(default="", max_length=40)
+    template_id: int | None = Field(default=None, foreign_key="appeal_letter_template.id")
+    template_version: int = 0
+    sha256: str = Field(max_length=64)
+    size: int
+    pages: int = 0
+    method: str = Field(max_length=20)
+    sent_on: date
+    reference: str = Field(default="", max_length=80)
+    attachment_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="draft", max_length=20)
+    created_by: str = Field(max_length=60)
+    created_at: datetime
+    filed_at: datetime | None = None
+
+
+class ClaimCoverage(SQLModel, table=True):
+    """One of the patient's coverages on a claim, in payment order (1 primary, 2 secondary,
+    3 tertiary...), from the practice's 837P (2000B and the 2320/2330 loops) or set on the
+    claim page. `payer_id` is our payer, None while that payer is not set up (its X12 id
+    and name are kept to set it up by). `adjudication` is what that payer decided, as the
+    practice's 837P reported it or its own 835 posted it: the prior-payer loops of the
+    claim to the next payer are built from it. PHI (member ids, names): database only."""
+
+    __tablename__ = "claim_coverage"
+    __table_args__ = (UniqueConstraint("claim_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    position: int
+    responsibility: str = Field(default="", max_length=1)  # SBR01 as the file gave it
+    payer_id: str | None = Field(default=None, foreign_key="payer.id", max_length=40)
+    payer_x12_id: str = Field(default="", max_length=80)
+    payer_name: str = Field(default="", max_length=200)
+    member_id: str = Field(default="", max_length=80)
+    subscriber_name: str = Field(default="", max_length=200)
+    relationship: str = Field(default="", max_length=2)  # SBR02
+    group_number: str = Field(default="", max_length=50)
+    filing_indicator: str = Field(default="", max_length=2)  # SBR09
+    adjudication: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+
+
+class EligibilityInquiry(SQLModel, table=True):
+    """A 270 sent for one claim's patient: its trace number (TRN02) comes back on the
+    payer's 271, which is how the answer finds its claim. `answered_at` is set when a
+    271 with this trace is taken in. Member id and dates are PHI: database only."""
+
+    __tablename__ = "eligibility_inquiry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    trace_number: str = Field(unique=True, max_length=50)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    payer_id: str = Field(foreign_key="payer.id", max_length=40)
+    member_id: str = Field(default="", max_length=80)
+    service_date: date | None = None  # DTP*291: the day asked about
+    service_types: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    file_name: str = Field(max_length=255)
+    sent_by: str = Field(max_length=60)
+    sent_at: datetime
+    answered_at: datetime | None = None
+
+
+class EligibilityResponse(SQLModel, table=True):
+    """What a payer's 271 said about one member (a subscriber or dependent loop): the
+    facts as the reader gave them (plan, dates, each EB with its meaning), kept as JSON.
+    `payer_id` is our payer (None when the 271 names one that is not set up and no
+    inquiry of ours matched); `as_of` is the day the payer answered for (the 270's
+    DTP*291 when the trace matched an inquiry, else the 271's BHT04). PHI: database
+    only, never logged."""
+
+    __tablename__ = "eligibility_response"
+    __table_args__ = (
+        UniqueConstraint("file_id", "position"),
+        # The claim page and intake read the latest answer for a member of a payer.
+        Index("ix_eligibility_response_member", "payer_id", "member_id", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: int = Field(foreign_key="ingested_file.id", index=True)
+    position: int  # the member's place in the file, from 1
+    file_name: str = Field(max_length=255)
+    payer_id: str | None = Field(default=None, foreign_key="payer.id", max_length=40)
+    payer_x12_id: str = Field(default="", max_length=80)
+    payer_name: str = Field(default="", max_length=200)
+    member_id: str = Field(default="", max_length=80)
+    trace_number: str = Field(default="", max_length=50)
+    inquiry_id: int | None = Field(default=None, foreign_key="eligibility_inquiry.id")
+    claim_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    answered_on: date | None = None  # BHT04
+    as_of: date | None = None
+    received_at: datetime
+    facts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- the patient side ---------------------------------------------------------------------
+
+
+class PatientAccount(SQLModel, table=True):
+    """A guarantor and the claims whose patient balances they pay: the subscriber for a
+    dependent's claims, else the patient. `identity` (normalised name and birth date)
+    finds the account again for a later claim; PHI, database only."""
+
+    __tablename__ = "patient_account"
+
+    id: str = Field(primary_key=True, max_length=40)
+    identity: str = Field(unique=True, max_length=300)
+    guarantor_name: str = Field(default="", max_length=200)
+    guarantor_birth_date: date | None = None
+    guarantor_address: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Money paid beyond what the account owed, kept until refunded or applied.
+    credit: Decimal = money_column()
+    created_at: datetime
+
+
+class PatientPayment(SQLModel, table=True):
+    """Money from a patient or guarantor: cash, card, check or a processor's deposit.
+    `key` makes posting idempotent (a CSV row's processor transaction id, or the form's
+    one-time key)."""
+
+    __tablename__ = "patient_payment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=120)
+    account_id: str = Field(foreign_key="patient_account.id", index=True, max_length=40)
+    amount: Decimal = money_column()
+    method: str = Field(max_length=20)  # cash, card, check, ach
+    reference: str = Field(default="", max_length=80)  # card authorisation, check number
+    received_on: date
+    source: str = Field(default="ui", max_length=255)  # "ui" or "csv:<file name>"
+    posted_by: str = Field(max_length=60)
+    posted_at: datetime
+    # The part applied to no claim (more than the account owed): a credit to refund.
+    credit: Decimal = money_column()
+    # "applying" until every claim's workflow has taken its share, then "posted".
+    state: str = Field(default="applying", max_length=20)
+
+
+class PatientPaymentApplication(SQLModel, table=True):
+    """One payment's share on one claim; `applied` once the claim's workflow took it."""
+
+    __tablename__ = "patient_payment_application"
+    __table_args__ = (UniqueConstraint("payment_id", "claim_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="patient_payment.id", index=True)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=64)
+    amount: Decimal = money_column()
+    applied: bool = False
+
+
+class Statement(SQLModel, table=True):
+    """A statement the account's cycle marked due; sent once the batch run rendered it
+    (its PDF kept under var/, by file name) and recorded it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="patient_account.id", index=True, max_length=40)
+    kind: str = Field(max_length=30)  # statement, reminder_1.., final_notice
+    state: str = Field(default="due", index=True, max_length=20)  # due, sent, withdrawn
+    amount: Decimal = money_column()
+    due_on: date
+    sent_on: date | None = None
+    batch: str = Field(default="", max_length=40)
+    file_name: str = Field(default="", max_length=255)
+    created_at: datetime
+
+
+# --- payment plans, financial assistance, complaints (the patient side, part 3) --------------
+
+
+class PaymentPlan(SQLModel, table=True):
+    """An agreement to pay the account's balance in monthly installments. `schedule` is
+    the installments as agreed ([{number, due, amount}], amounts as text), shown before
+    it was saved; the plan's workflow (`plan-<id>`) waits for each and keeps `paid`,
+    `missed` and `state` (active, paid_off, defaulted, cancelled) current. `grace_days`
+    is the practice's setting when the plan was made."""
+
+    __tablename__ = "payment_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="patient_account.id", index=True, max_length=40)
+    balance: Decimal = money_column()
+    # How it was asked for: the patient's monthly budget, or a number of installments.
+    monthly: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    installments: int
+    first_due: date
+    grace_days: int
+    schedule: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    paid: Decimal = money_column()
+    missed: int = 0
+    state: str = Field(default="active", index=True, max_length=20)
+    created_by: str = Field(max_length=60)
+    created_at: datetime
+    ended_at: datetime | None = None
+
+
+class FinancialAssistancePolicy(SQLModel, table=True):
+    """The sliding scale in effect from `year` (domain/patient/sliding_scale.py): the HHS
+    poverty guideline for one person and each additional one, and the practice's tiers
+    ([{up_to_percent, discount_percent}] by rising limit, numbers as text)."""
+
+    __tablename__ = "financial_assistance_policy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(unique=True)
+    first_person: Decimal = money_column()
+    each_additional: Decimal = money_column()
+    tiers: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(max_length=60)
+    updated_at: datetime
+
+
+class FinancialAssistanceScreening(SQLModel, table=True):
+    """A guarantor screened and the discount applied: household size and yearly income
+    (PHI, database only; never in the audit), the percent of the guideline and the
+    discount given, by whom and when."""
+
+    __tablename__ = "financial_assistance_screening"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="patient_account.id", index=True, max_length=40)
+    year: int
+    household: int
+    income: Decimal = money_column()
+    percent: Decimal = Field(default=ZERO, sa_column=Column(Numeric(8, 2), nullable=False))
+    discount_percent: Decimal = Field(default=ZERO, sa_column=Column(Numeric(6, 2), nullable=False))
+    # What the discount wrote off in all (claims that took it).
+    written_off: Decimal = money_column()
+    applied_by: str = Field(max_length=60)
+    applied_at: datetime
+
+
+class PatientComplaint(SQLModel, table=True):
+    """A patient's complaint or question about their bill and the answer given. The
+    message and answer are PHI: database only. Its work item (PATIENT_COMPLAINT) is
+    `work_item_id`; `paused_cycle` says whether it paused the statement cycle (a dispute),
+    so resolving it resumes the cycle."""
+
+    __tablename__ = "patient_complaint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="patient_account.id", index=True, max_length=40)
+    channel: str = Field(max_length=20)  # phone, letter, portal, in_person
+    message: str
+    paused_cycle: bool = False
+    state: str = Field(default="open", max_length=20)  # open, resolved
+    work_item_id: str = Field(default="", max_length=80)
+    opened_by: str = Field(max_length=60)
+    opened_at: datetime
+    answer: str = ""
+    resolved_by: str | None = Field(default=None, max_length=60)
+    resolved_at: datetime | None = None

@@ -40,6 +40,7 @@ from denialflow.reconcile.rules import (
     DbItem,
     FileMoney,
     Finding,
+    Kind,
     Repair,
     Tally,
     Undelivered,
@@ -52,6 +53,7 @@ from denialflow.reconcile.rules import (
     undelivered_rules,
 )
 from denialflow.settings import Settings
+from denialflow.store import summaries
 from denialflow.store.claims import open_claim_state, payer_rules
 from denialflow.workflows.claim_client import (
     describe_claim_workflow,
@@ -98,6 +100,7 @@ async def run_check(
         run.money()
         run.files()
         await run.rules()
+        run.summaries()
     except SQLAlchemyError as err:
         raise Unreachable(f"cannot read the database: {_db_reason(err)}") from None
     except RPCError as err:
@@ -273,6 +276,36 @@ class _Run:
             for finding in compare_file(actual, now, self.o.file_grace):
                 self._emit(finding)
                 self.tally.unrepaired += 1
+
+    # --- the report summaries --------------------------------------------------
+
+    def summaries(self) -> None:
+        """The summaries the reports read against the sums over their rows; a repair
+        rebuilds them all from the rows in one transaction."""
+        with self.engine.connect() as connection:
+            found = list(summaries.check(connection))
+        for difference in found:
+            self._emit(
+                Finding(
+                    Kind.SUMMARY_DIFFERS,
+                    "report summaries",
+                    str(difference),
+                    Repair.REBUILD_SUMMARIES,
+                    detail=f"{difference.key}:{difference.column}",
+                )
+            )
+        if not found:
+            return
+        if not self.o.repair:
+            self.tally.unrepaired += len(found)
+            return
+        with self.engine.begin() as connection:
+            summaries.rebuild(connection)
+        self.out(
+            f"  repaired the report summaries: rebuilt from their rows "
+            f"({len(found)} cells differed)"
+        )
+        self.tally.repaired += len(found)
 
     # --- payer-rule changes that did not arrive --------------------------------
 

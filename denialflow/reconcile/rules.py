@@ -35,12 +35,14 @@ class Kind(StrEnum):
     CLAIM_MONEY = "claim_money"
     FILE_MONEY = "file_money"
     RULES_UNDELIVERED = "rules_undelivered"
+    SUMMARY_DIFFERS = "summary_differs"
 
 
 class Repair(StrEnum):
     NONE = "none"
     RESTART = "restart"  # start the claim's workflow again from its rows
     RESEND_RULES = "resend_rules"  # signal the payer's current rules again
+    REBUILD_SUMMARIES = "rebuild_summaries"  # the report summaries, from their rows
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,11 @@ def apply_projection(session: Session, p: Projection) -> None:
     claim = session.get(Claim, p.claim_id)
     if claim is None:
         raise LookupError(f"claim {p.claim_id} is not in the database")
-    for name, value in p.claim.model_dump().items():
+    for name, value in p.claim.model_dump(exclude={"payer_id"}).items():
         setattr(claim, name, value)
+    if p.claim.payer_id:
+        # The claim moved on to its next coverage: it is billed to that payer now.
+        claim.payer_id = p.claim.payer_id
     claim.updated_at = datetime.now(UTC)
     session.add(claim)
 
@@ -145,8 +148,27 @@ def apply_projection(session: Session, p: Projection) -> None:
             )
 
     for r in p.remittances:
-        exists = session.exec(select(Remittance.id).where(Remittance.key == r.key)).first()
-        if exists is not None:
+        counted = {
+            "payer_id": r.payer_id or claim.payer_id,
+            "charge": r.charge,
+            "stage": r.stage,
+            "outcome": r.outcome,
+            "denial_category": r.denial_category,
+            "denial_reason": r.denial_reason,
+            "denied_amount": r.denied_amount,
+            "contractual": r.contractual,
+            "submission": r.submission,
+            "appeal_level": r.appeal_level,
+        }
+        existing = session.exec(select(Remittance).where(Remittance.key == r.key)).first()
+        if existing is not None:
+            if not existing.outcome:
+                # A payment that matched no claim when its 835 came in, now posted to
+                # its claim by a person: the reports count it from here.
+                existing.claim_id = p.claim_id
+                for name, value in counted.items():
+                    setattr(existing, name, value)
+                session.add(existing)
             continue
         remit = Remittance(
             key=r.key,
@@ -158,6 +180,7 @@ def apply_projection(session: Session, p: Projection) -> None:
             decision_date=r.decision_date,
             remarks=r.remarks,
             posted_at=p.at,
+            **counted,
         )
         session.add(remit)
         session.flush()

@@ -569,7 +569,14 @@ def test_a_partial_write_off_leaves_the_rest_to_work() -> None:
     assert (snap.written_off, snap.balance) == (D("30.00"), D("170.00"))
     assert claim.item("denial").balance == D("170.00")
     (event,) = claim.timeline("written_off")
-    assert event.data == {"amount": "30.00", "reason_code": "small_balance", "patient": False}
+    # The open denial's category rides along: the reports count denial write-offs by it.
+    assert event.data == {
+        "amount": "30.00",
+        "reason_code": "small_balance",
+        "patient": False,
+        "category": "medical_necessity",
+        "day": event.data["day"],
+    }
     (audit,) = [a for a in claim.audits if a.action == "write_off"]
     assert (audit.detail["reason_code"], audit.detail["amount"]) == ("small_balance", "30.00")
 

@@ -27,6 +27,7 @@ from denialflow.models.tables import (
     Claim,
     ClaimEvent,
     ClaimLine,
+    ClaimSummary,
     Note,
     Remittance,
     RemittanceAdjustment,
@@ -217,3 +218,17 @@ def test_upgrade_keeps_existing_claims_and_remittances(tmp_path, request) -> Non
         (remit,) = session.exec(select(Remittance)).all()
         assert (remit.claim_id, remit.patient_control_number) == ("C1", "")
         assert _count(session, RemittanceAdjustment) == 1
+        # The reports count a remittance from before they existed by what it holds.
+        assert (remit.stage, remit.outcome, remit.denial_category, remit.denial_reason) == (
+            "initial",
+            "denied",
+            "medical_necessity",
+            "CO-50",
+        )
+        assert (remit.payer_id, remit.denied_amount) == ("p1", Decimal("100.00"))
+        summary = session.exec(select(ClaimSummary)).one()
+        assert (summary.claims, summary.open_claims, summary.insurance_ar) == (
+            1,
+            1,
+            Decimal("100.00"),
+        )

@@ -253,3 +253,26 @@ def test_unreachable_temporal_or_database_exits_2_without_a_traceback(tmp_path: 
     assert down.returncode == 2, down.stderr
     assert "cannot reach Temporal at 127.0.0.1:1" in down.stderr
     assert "Traceback" not in down.stderr
+
+
+async def test_a_report_summary_that_drifted_is_found_and_rebuilt(harness: Harness) -> None:
+    h = harness
+    await h.submit("CHK-SUM")
+    await h.remit("CHK-SUM", paid="400.00", adjustments=[("CO", "45", "100.00")])
+    await h.wait_status("CHK-SUM", "paid")
+    # A write that went around the ORM (a hand-run UPDATE) leaves the report summary
+    # saying something the rows do not.
+    with h.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE remittance_summary SET paid = paid + 1")
+    tally, lines = await check(h)
+    (line,) = lines
+    assert line.startswith("report summaries: remittance_summary (")
+    assert "paid is 401.00, the rows add up to 400.00" in line
+    assert exit_status(tally) == 1
+    tally, lines = await check(h, repair=True)
+    assert (
+        lines[-1] == "  repaired the report summaries: rebuilt from their rows (1 cells differed)"
+    )
+    assert (tally.repaired, tally.unrepaired) == (1, 0)
+    tally, lines = await check(h)
+    assert lines == [] and exit_status(tally) == 0

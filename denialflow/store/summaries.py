@@ -1,0 +1,197 @@
+"""The report summaries as sums over their rows, in SQL: to check that the kept summaries
+(models/summaries.py adds every flush's difference) equal them, and to rebuild them.
+
+`check` is what `denialflow check` runs; `rebuild` is its `--repair`, the migration that
+adds the summaries, and what a bulk load that writes rows without the ORM calls after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, and_, case, cast, delete, func, insert, literal, select, type_coerce
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
+
+from denialflow.models.summaries import (
+    CLAIM_KEY,
+    CLAIM_SUMS,
+    REMIT_KEY,
+    REMIT_SUMS,
+    WRITE_OFF_EVENTS,
+    WRITE_OFF_KEY,
+    WRITE_OFF_SUMS,
+)
+from denialflow.models.tables import (
+    Claim,
+    ClaimEvent,
+    ClaimSummary,
+    Remittance,
+    RemittanceSummary,
+    WriteOffSummary,
+)
+
+
+def _claim_sums(_dialect: str) -> Select:
+    c = Claim.__table__.c
+    owes = c.patient_responsibility - c.patient_paid
+    over = c.balance - owes
+    return select(
+        c.payer_id,
+        c.service_date,
+        c.submitted_on,
+        func.count().label("claims"),
+        func.sum(case((c.balance != 0, 1), else_=0)).label("open_claims"),
+        func.sum(c.charge).label("charge"),
+        func.sum(c.paid).label("paid"),
+        func.sum(c.contractual).label("contractual"),
+        func.sum(c.written_off).label("written_off"),
+        func.sum(c.patient_responsibility).label("patient_responsibility"),
+        func.sum(c.patient_paid).label("patient_paid"),
+        func.sum(c.balance).label("balance"),
+        func.sum(case((over > 0, over), else_=0)).label("insurance_ar"),
+        func.sum(
+            case(
+                (
+                    and_(owes > 0, c.balance > 0),
+                    case((owes < c.balance, owes), else_=c.balance),
+                ),
+                else_=0,
+            )
+        ).label("patient_ar"),
+        func.sum(case((c.balance < 0, c.balance), else_=0)).label("credit"),
+    ).group_by(c.payer_id, c.service_date, c.submitted_on)
+
+
+def _remittance_sums(_dialect: str) -> Select:
+    r = Remittance.__table__.c
+    return (
+        select(
+            r.decision_date,
+            r.payer_id,
+            r.stage,
+            r.outcome,
+            r.denial_category,
+            r.denial_reason,
+            func.count().label("remittances"),
+            func.sum(func.coalesce(r.charge, 0)).label("charge"),
+            func.sum(r.paid).label("paid"),
+            func.sum(r.contractual).label("contractual"),
+            func.sum(r.patient_responsibility).label("patient_responsibility"),
+            func.sum(r.denied_amount).label("denied_amount"),
+        )
+        .where(
+            r.claim_id.is_not(None),
+            r.payer_id.is_not(None),
+            r.payer_id != "",
+            r.decision_date.is_not(None),
+            r.outcome != "",
+        )
+        .group_by(*(r[name] for name in REMIT_KEY))
+    )
+
+
+def _write_off_sums(dialect: str) -> Select:
+    e = ClaimEvent.__table__.c
+    c = Claim.__table__.c
+    reversed_ = e.event == "write_off_reversed"
+    # SQLite keeps dates as ISO text (its CAST to DATE would make a number of it).
+    day_text = e.data["day"].as_string()
+    day = cast(day_text, Date) if dialect == "postgresql" else type_coerce(day_text, Date)
+    reason = case(
+        (reversed_, literal("reversed")), else_=func.coalesce(e.data["reason_code"].as_string(), "")
+    )
+    patient = case(
+        (reversed_, literal(False)), else_=func.coalesce(e.data["patient"].as_boolean(), False)
+    )
+    category = case(
+        (reversed_, literal("")), else_=func.coalesce(e.data["category"].as_string(), "")
+    )
+    amount = cast(e.data["amount"].as_string(), ClaimSummary.__table__.c.charge.type)
+    sign = case((reversed_, -1), else_=1)
+    return (
+        select(
+            day.label("day"),
+            c.payer_id,
+            reason.label("reason_code"),
+            patient.label("patient"),
+            category.label("denial_category"),
+            func.sum(sign).label("write_offs"),
+            func.sum(sign * amount).label("amount"),
+        )
+        .select_from(ClaimEvent.__table__.join(Claim.__table__, c.id == e.claim_id))
+        .where(e.event.in_(WRITE_OFF_EVENTS), e.data["day"].as_string().is_not(None))
+        .group_by(day, c.payer_id, reason, patient, category)
+    )
+
+
+TABLES = (
+    ("claim_summary", ClaimSummary, CLAIM_KEY, CLAIM_SUMS, _claim_sums),
+    ("remittance_summary", RemittanceSummary, REMIT_KEY, REMIT_SUMS, _remittance_sums),
+    ("write_off_summary", WriteOffSummary, WRITE_OFF_KEY, WRITE_OFF_SUMS, _write_off_sums),
+)
+
+
+@dataclass(frozen=True)
+class Difference:
+    table: str
+    key: tuple[Any, ...]
+    column: str
+    kept: Any
+    summed: Any
+
+    def __str__(self) -> str:
+        key = ", ".join(str(part) for part in self.key)
+        return (
+            f"{self.table} ({key}): {self.column} is {self.kept}, the rows add up to {self.summed}"
+        )
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal("0.01"))
+    return value
+
+
+def _rows(connection: Connection, query: Select, n_key: int) -> dict[tuple, tuple]:
+    found = {}
+    for row in connection.execute(query):
+        key = tuple(row[:n_key])
+        sums = tuple(_normal(v if v is not None else 0) for v in row[n_key:])
+        if any(v != 0 for v in sums):
+            found[key] = sums
+    return found
+
+
+def check(connection: Connection) -> Iterator[Difference]:
+    """Every summary cell that differs from the sum over its rows (nothing: all equal)."""
+    for name, table, keys, sums, aggregate in TABLES:
+        t = table.__table__
+        kept = _rows(
+            connection, select(*(t.c[k] for k in keys), *(t.c[s] for s in sums)), len(keys)
+        )
+        summed = _rows(connection, aggregate(connection.dialect.name), len(keys))
+        for key in sorted(set(kept) | set(summed), key=lambda k: tuple(map(str, k))):
+            a = kept.get(key, (0,) * len(sums))
+            b = summed.get(key, (0,) * len(sums))
+            for column, x, y in zip(sums, a, b, strict=True):
+                if x != y:
+                    yield Difference(name, key, column, x, y)
+
+
+def rebuild(connection: Connection) -> None:
+    """Replace every summary with the sums over its rows (one statement per table)."""
+    for _name, table, keys, sums, aggregate in TABLES:
+        t = table.__table__
+        connection.execute(delete(t))
+        connection.execute(
+            insert(t).from_select([*keys, *sums], aggregate(connection.dialect.name))
+        )
+
+
+__all__ = ["Difference", "check", "rebuild"]

@@ -1,0 +1,77 @@
+"""Claims driven by the real claim machine (tests/domain/claims.py) and written to a
+database the way the workflow writes them: each step's effects become one Projection
+applied by store.projection. Report tests build their data sets with this, so the
+report columns and summaries they read are exactly what production writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from denialflow.domain.claim_machine import Effects
+from denialflow.domain.claim_state import Projection
+from denialflow.models.reference import install_reference_data
+from denialflow.models.tables import Claim
+from denialflow.store.projection import apply_projection
+from tests.domain.claims import ClaimRun
+
+
+def install_payers(engine: Engine) -> None:
+    with Session(engine) as session:
+        install_reference_data(session)
+        session.commit()
+
+
+class LedgerClaim(ClaimRun):
+    """A ClaimRun whose every step is written to `engine` as the workflow would."""
+
+    def __init__(self, engine: Engine, claim_id: str, **kw: Any) -> None:
+        self.engine = engine
+        self.claim_id = claim_id
+        self._written = False
+        super().__init__(claim_id=claim_id, **kw)
+
+    def remit(self, *args: Any, key: str | None = None, **kw: Any) -> Effects:
+        # Posting keys are unique across claims, as an 835's are.
+        return super().remit(*args, key=key or f"{self.claim_id}:era-{self._remits + 1}", **kw)
+
+    def _record(self, effects: Effects) -> Effects:
+        snapshot = self.machine.snapshot()
+        super()._record(effects)
+        facts = self.machine.s.facts
+        with Session(self.engine) as session:
+            if not self._written:
+                now = datetime.now(UTC)
+                session.add(
+                    Claim(
+                        id=facts.claim_id,
+                        payer_id=facts.payer_id,
+                        service_date=facts.service_date,
+                        submitted_on=facts.submitted_on,
+                        charge=facts.charge,
+                        balance=facts.charge,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                session.flush()
+                self._written = True
+            apply_projection(
+                session,
+                Projection(
+                    workflow_id=f"claim-{facts.claim_id}",
+                    claim_id=facts.claim_id,
+                    at=self.now,
+                    claim=snapshot,
+                    items=effects.items,
+                    events=effects.events,
+                    notes=effects.notes,
+                    audits=effects.audits,
+                    remittances=effects.remittances,
+                ),
+            )
+            session.commit()
+        return effects
