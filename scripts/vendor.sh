@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Re-vendor the browser files denialflow serves from denialflow/web/static (no CDN, no
-# build step): htmx, and Swagger UI for the API docs at /docs. Each comes from the npm
-# registry at the pinned version below (`npm pack` checks the tarball against the
-# registry's integrity hash) and is copied unchanged, beside a LICENSE file naming the
-# package, version and path it came from.
+# build step): htmx, Chart.js for the report pages' charts, and Swagger UI for the API
+# docs at /docs. Each comes from the npm registry at the pinned version below (`npm pack`
+# checks the tarball against the registry's integrity hash) and is copied unchanged,
+# beside a LICENSE file naming the package, version and path it came from.
 #
 #   scripts/vendor.sh          fetch the pinned versions and write the files
 #   scripts/vendor.sh --check  fetch them and fail if the committed files differ
@@ -14,6 +14,7 @@ set -euo pipefail
 
 HTMX_VERSION=2.0.11
 SWAGGER_UI_VERSION=5.35.0
+CHARTJS_VERSION=4.6.2
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATIC="$ROOT/denialflow/web/static"
@@ -39,6 +40,15 @@ cp "$WORK/htmx.org/package/dist/htmx.min.js" "$OUT/htmx.min.js"
   echo
   cat "$WORK/htmx.org/package/LICENSE"
 } >"$OUT/htmx.LICENSE.txt"
+
+unpack chart.js "$CHARTJS_VERSION"
+cp "$WORK/chart.js/package/dist/chart.umd.min.js" "$OUT/chart.umd.min.js"
+{
+  echo "chart.umd.min.js is Chart.js $CHARTJS_VERSION (npm chart.js@$CHARTJS_VERSION, dist/chart.umd.min.js),"
+  echo "vendored unchanged. Licence (MIT) follows."
+  echo
+  cat "$WORK/chart.js/package/LICENSE.md"
+} >"$OUT/chart.LICENSE.txt"
 
 unpack swagger-ui-dist "$SWAGGER_UI_VERSION"
 SW="$WORK/swagger-ui-dist/package"

@@ -178,6 +178,28 @@ Operations = Annotated[Viewer, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 Admin = Annotated[Viewer, Depends(require(Role.ADMIN))]
 
 
+@dataclass(frozen=True)
+class ReportReader(Viewer):
+    """Who reads a report page. Supervisors and admins see everyone's numbers
+    (`sees_all`); a specialist sees their own productivity and their own queues."""
+
+    sees_all: bool
+
+
+def get_report_reader(viewer: ViewerDep) -> ReportReader:
+    return ReportReader(
+        username=viewer.username,
+        full_name=viewer.full_name,
+        role=viewer.role,
+        csrf_token=viewer.csrf_token,
+        sees_all=viewer.role in (Role.SUPERVISOR, Role.ADMIN),
+    )
+
+
+# Every signed-in role may open the report pages; what each shows depends on `sees_all`.
+ReportViewer = Annotated[ReportReader, Depends(get_report_reader)]
+
+
 def user_in_path(nothing_was: str = "changed") -> Callable[..., User]:
     """A dependency giving the user named by the path's `{username}`, or a 404 saying that
     nothing was `nothing_was`."""

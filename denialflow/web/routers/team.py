@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Literal
 from urllib.parse import urlencode
@@ -34,6 +34,7 @@ from denialflow.models.tables import (
     User,
     WorkItem,
 )
+from denialflow.reports.period import day_bounds_utc, practice_today
 from denialflow.store.accounts import utcnow
 from denialflow.web.deps import SessionDep, Supervisor, TemporalDep, Viewer
 from denialflow.web.rendering import is_htmx
@@ -204,13 +205,12 @@ def queue_loads(session: Session, at: datetime) -> list[QueueLoad]:
     return sorted(loads.values(), key=lambda q: (-q.open, q.name))
 
 
-def day_bounds(at: datetime) -> tuple[datetime, datetime]:
-    """The UTC calendar day holding `at`: the workflows count days in UTC too."""
-    start = datetime.combine(at.astimezone(UTC).date(), time.min, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def day_bounds(at: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The practice day holding `at` (midnight to midnight in `tz`), as UTC moments."""
+    return day_bounds_utc(practice_today(tz, at), tz)
 
 
-def people_loads(session: Session, at: datetime) -> list[PersonLoad]:
+def people_loads(session: Session, at: datetime, tz: tzinfo) -> list[PersonLoad]:
     """Every specialist, and anyone else still holding open work (a supervisor, or a
     deactivated account whose items need a new owner). Four GROUP BY queries in all."""
     people: dict[str, PersonLoad] = {
@@ -248,7 +248,7 @@ def people_loads(session: Session, at: datetime) -> list[PersonLoad]:
         person.at_stake = _money(at_stake)
         person.past_sla = int(past_sla or 0)
         person.escalated = int(escalated or 0)
-    start, end = day_bounds(at)
+    start, end = day_bounds(at, tz)
     # Claims rather than items: an audit row names its claim in a column, its item only
     # inside JSON, and a claim has at most one open item of each kind.
     worked = session.exec(
@@ -366,7 +366,9 @@ def _page_number(values: ImmutableMultiDict) -> int:
     return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
 
 
-def _context(session: Session, page: Page, flt: ItemFilter, number: int = 1) -> dict[str, object]:
+def _context(
+    session: Session, page: Page, flt: ItemFilter, number: int = 1, *, tz: tzinfo
+) -> dict[str, object]:
     at = now()
     error = ""
     try:
@@ -388,11 +390,11 @@ def _context(session: Session, page: Page, flt: ItemFilter, number: int = 1) -> 
         "unassigned": UNASSIGNED,
     }
     if page == "team":
-        start, _end = day_bounds(at)
+        today: date = practice_today(tz, at)
         context |= {
             "queue_loads": queue_loads(session, at),
-            "people": people_loads(session, at),
-            "today": start.date(),
+            "people": people_loads(session, at, tz),
+            "today": today,
         }
     else:
         context["summary"] = escalation_summary(session)
@@ -408,7 +410,7 @@ def _render(
     number: int = 1,
     **extra: object,
 ) -> HTMLResponse:
-    context = _context(session, page, flt, number) | extra
+    context = _context(session, page, flt, number, tz=request.app.state.settings.tz) | extra
     if context["filter_error"] and status == 200:
         status = 422
     return templates.TemplateResponse(request, f"pages/{page}.html", context, status_code=status)
@@ -439,7 +441,8 @@ def items_partial(request: Request, session: SessionDep, viewer: Supervisor) -> 
     """The item table alone, for the filters' HTMX swap."""
     page: Page = "escalations" if request.query_params.get("page") == "escalations" else "team"
     params = request.query_params
-    context = _context(session, page, _filter_from(params, page), _page_number(params))
+    tz = request.app.state.settings.tz
+    context = _context(session, page, _filter_from(params, page), _page_number(params), tz=tz)
     return templates.TemplateResponse(
         request,
         "partials/team_items.html",
@@ -565,7 +568,9 @@ async def reassign(
         if not htmx:
             return _render(request, session, page, flt, status, number, **extra)
         # Refused input sends back only the message; after moves the tables come too.
-        context = (_context(session, page, flt, number) if outcomes else {"page": page}) | extra
+        tz = request.app.state.settings.tz
+        tables = _context(session, page, flt, number, tz=tz) if outcomes else {"page": page}
+        context = tables | extra
         return templates.TemplateResponse(
             request, "partials/team_reassign.html", context, status_code=status
         )
