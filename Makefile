@@ -7,7 +7,7 @@
 #   make lint      ruff check, ruff format --check and the import layers (what CI enforces)
 #   make format    rewrite the code the way `make lint` wants it
 #   make bench     the load benchmark (python -m bench)
-#   make vendor    re-fetch the pinned htmx and Swagger UI files into denialflow/web/static
+#   make vendor    re-fetch the pinned htmx, Chart.js and Swagger UI into denialflow/web/static
 #   make clean     delete var/ (local data, logs, the test PostgreSQL); keeps .venv
 
 # Recipes are written for bash (Debian's /bin/sh is dash).
@@ -84,6 +84,7 @@ run: install
 # server whatever happens, exiting with check's status.
 test: install
 	@scripts/chromium.sh
+	@scripts/pdf_tools.sh
 	@scripts/postgres.sh run -- $(MAKE) --no-print-directory check
 
 # Lint and pytest with whatever TEST_DATABASE_URL is set (`make test` sets it). All three
@@ -114,7 +115,7 @@ format: install
 bench: install
 	$(BIN)/python -m bench
 
-# The browser files served from denialflow/web/static (htmx, Swagger UI for /docs) come
+# The browser files served from denialflow/web/static (htmx, Chart.js, Swagger UI) come
 # from the npm registry at the versions pinned in scripts/vendor.sh and are committed, so
 # nothing is fetched at run time. `scripts/vendor.sh --check` says whether they still match.
 vendor:

@@ -25,17 +25,23 @@ class RevisionError(ValueError):
     """A revision that cannot be sent; the message says which and why."""
 
 
-def editable_fields(session: Session, claim: Claim) -> dict[str, Any]:
-    """The fields a correction may change, as JSON: place of service, member id,
-    diagnoses and lines."""
+def lines_and_diagnoses(session: Session, claim_id: str) -> tuple[list[ClaimLine], list[str]]:
+    """The claim's lines and diagnosis codes in the order its 837P lists them."""
     lines = session.exec(
-        select(ClaimLine).where(ClaimLine.claim_id == claim.id).order_by(ClaimLine.line_number)
+        select(ClaimLine).where(ClaimLine.claim_id == claim_id).order_by(ClaimLine.line_number)
     ).all()
     diagnoses = session.exec(
         select(ClaimDiagnosis.code)
-        .where(ClaimDiagnosis.claim_id == claim.id)
+        .where(ClaimDiagnosis.claim_id == claim_id)
         .order_by(ClaimDiagnosis.position)
     ).all()
+    return list(lines), list(diagnoses)
+
+
+def editable_fields(session: Session, claim: Claim) -> dict[str, Any]:
+    """The fields a correction may change, as JSON: place of service, member id,
+    diagnoses and lines."""
+    lines, diagnoses = lines_and_diagnoses(session, claim.id)
     return {
         "place_of_service": claim.place_of_service,
         "member_id": claim.member_id,

@@ -42,9 +42,7 @@ from denialflow.domain.types import (
 from denialflow.models.tables import (
     AuditEvent,
     Claim,
-    ClaimDiagnosis,
     ClaimEvent,
-    ClaimLine,
     Note,
     Payer,
     Queue,
@@ -53,7 +51,9 @@ from denialflow.models.tables import (
     User,
     WorkItem,
 )
+from denialflow.posting.eligibility import coverage_hold, hold_claim
 from denialflow.store.claims import IntakeError
+from denialflow.store.revisions import lines_and_diagnoses
 from denialflow.web.api_models import (
     ActionOut,
     ActionRequest,
@@ -186,14 +186,7 @@ def _item_out(item: WorkItem) -> WorkItemOut:
 
 
 def _claim_out(session: Session, claim: Claim) -> ClaimOut:
-    lines = session.exec(
-        select(ClaimLine).where(ClaimLine.claim_id == claim.id).order_by(ClaimLine.line_number)
-    ).all()
-    diagnoses = session.exec(
-        select(ClaimDiagnosis.code)
-        .where(ClaimDiagnosis.claim_id == claim.id)
-        .order_by(ClaimDiagnosis.position)
-    ).all()
+    lines, diagnoses = lines_and_diagnoses(session, claim.id)
     items = session.exec(
         select(WorkItem)
         .where(WorkItem.claim_id == claim.id)
@@ -303,7 +296,9 @@ async def create_claim(
 ) -> ClaimOut:
     """Record a new claim and start watching it, as if it had come in on an 837P.
     A duplicate id is refused with 409 and an unknown payer with 422; either way
-    nothing is written."""
+    nothing is written. When the payer's latest 271 says the member was not covered on
+    the date of service, the claim is recorded as held (status "held", not sent) with an
+    eligibility work item naming that answer."""
     client = _temporal_or_503(temporal)
     if session.get(Claim, body.id) is not None:
         raise HTTPException(409, f"claim {body.id} already exists; nothing was changed")
@@ -311,18 +306,32 @@ async def create_claim(
         raise HTTPException(
             422, f"payer_id: unknown payer {body.payer_id!r}; an admin adds payers under /admin"
         )
+    claim_in = ClaimIn.model_validate(body.model_dump())
+    # The payer's latest 271 says the member was not covered on the date of service:
+    # held before submission with an eligibility item, like an 837P claim.
+    not_covered = coverage_hold(
+        session,
+        claim_id=claim_in.id,
+        payer_id=claim_in.payer_id,
+        member_id=claim_in.member_id,
+        birth_date=claim_in.patient_birth_date,
+        service_date=claim_in.service_date,
+    )
     # End this request's read transaction so the claim written by intake is visible below.
     session.rollback()
     engine = request.app.state.engine
     try:
-        await submit_claim(
-            client,
-            engine,
-            ClaimIn.model_validate(body.model_dump()),
-            settings.task_queue,
-            actor=viewer.username,
-            activity_timeout_seconds=settings.activity_timeout_seconds,
-        )
+        if not_covered is not None:
+            hold_claim(engine, claim_in, not_covered, viewer.username)
+        else:
+            await submit_claim(
+                client,
+                engine,
+                claim_in,
+                settings.task_queue,
+                actor=viewer.username,
+                activity_timeout_seconds=settings.activity_timeout_seconds,
+            )
     except IntegrityError:
         # Another caller created the same id between the check and the write.
         raise HTTPException(409, f"claim {body.id} already exists; nothing was changed") from None

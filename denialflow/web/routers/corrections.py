@@ -13,26 +13,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from denialflow.domain.claim_machine import ActionRejected, ClaimMachine
-from denialflow.domain.types import (
-    ActionIn,
-    Actor,
-    ClaimIn,
-    PayerRules,
-    Role,
-    WorkItemKind,
-    WorkItemState,
-)
+from denialflow.domain.claim_machine import ActionRejected
+from denialflow.domain.types import ActionIn, ClaimIn, PayerRules, WorkItemKind
 from denialflow.models.tables import AuditEvent, Claim, Payer, WorkItem
 from denialflow.scrub.checks import scrub
 from denialflow.scrub.models import ScrubClaim, ScrubContext
 from denialflow.settings import Settings
 from denialflow.store import revisions
-from denialflow.store.claims import claim_from_db, claim_state
+from denialflow.store.claims import claim_from_db
+from denialflow.web.claim_access import actor_of, claim_machine
 from denialflow.web.deps import Forbidden, SessionDep, SettingsDep, TemporalDep, Viewer, Worker
 from denialflow.web.forms.common import form_strings
 from denialflow.web.forms.corrections import MAX_DIAGNOSES, read_claim_number, read_correction
@@ -73,19 +66,6 @@ def _load(request: Request, session: Session, viewer: Viewer, claim_id: str) -> 
     return claim
 
 
-def _machine(session: Session, claim: Claim) -> tuple[ClaimMachine, list[WorkItem]]:
-    payer = session.get(Payer, claim.payer_id)
-    rules = PayerRules.model_validate(payer.rules) if payer and payer.rules else PayerRules()
-    items = list(
-        session.exec(
-            select(WorkItem)
-            .where(WorkItem.claim_id == claim.id, WorkItem.state != WorkItemState.CLOSED.value)
-            .order_by(col(WorkItem.priority).desc(), WorkItem.id)
-        )
-    )
-    return ClaimMachine(claim_state(claim, items), rules), items
-
-
 def _target(items: list[WorkItem]) -> WorkItem | None:
     """The work a correction answers: the denial or rejection, else the top item."""
     for kind in (WorkItemKind.DENIAL, WorkItemKind.REJECTION, WorkItemKind.UNDERPAYMENT):
@@ -103,7 +83,7 @@ def _context(
     message: str = "",
     claim_number: str = "",
 ) -> dict[str, Any]:
-    machine, items = _machine(session, claim)
+    machine, items = claim_machine(session, claim)
     target = _target(items)
     rows = (
         list(fields["lines"])
@@ -191,11 +171,11 @@ def correct_page(
             },
             status_code=404,
         )
-    machine, items = _machine(session, claim)
+    machine, items = claim_machine(session, claim)
     target = _target(items)
     probe = ActionIn(
         kind="corrected_claim",
-        by=Actor(username=viewer.username, role=Role(viewer.role)),
+        by=actor_of(viewer),
         work_item_id=target.id if target else None,
         revision_id=0,
         payer_claim_number="pending",
@@ -234,7 +214,7 @@ async def correct_claim(
     claim_number, number_error = read_claim_number(form.get("payer_claim_number", ""))
     if number_error:
         errors["payer_claim_number"] = number_error
-    machine, items = _machine(session, claim)
+    machine, items = claim_machine(session, claim)
     frequency = machine.correction_frequency()
     if not errors:
         before = revisions.editable_fields(session, claim)
@@ -267,7 +247,7 @@ async def correct_claim(
     assert revision.id is not None
     action = ActionIn(
         kind="corrected_claim",
-        by=Actor(username=viewer.username, role=Role(viewer.role)),
+        by=actor_of(viewer),
         work_item_id=target.id if target else None,
         expected_version=int(version) if version.isdigit() else None,
         revision_id=revision.id,
