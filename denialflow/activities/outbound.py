@@ -16,10 +16,11 @@ from denialflow.outbound.status_inquiry import (
     status_inquiry_path,
     write_status_inquiry,
 )
-from denialflow.outbound.x12_files import write_claim_revision
+from denialflow.outbound.x12_files import write_claim_revision, write_next_payer_claim
 from denialflow.settings import Settings
 from denialflow.store import revisions
 from denialflow.store.claims import claim_from_db
+from denialflow.store.coverages import billed_to, coverages_of
 from denialflow.workflows import claim_contract as contract
 
 
@@ -36,6 +37,10 @@ class OutboundActivities:
             return path.name
         with Session(self.engine) as session:
             claim_in, payer, claim = claim_from_db(session, request.claim_id)
+            # A claim billed to a later coverage asks that payer about its own member.
+            now_billed = [r for r in coverages_of(session, claim.id) if r.payer_id == payer.id]
+            if now_billed:
+                claim_in, payer, _ = billed_to(session, claim_in, now_billed[-1].position)
         try:
             path = write_status_inquiry(
                 self.settings,
@@ -102,3 +107,25 @@ class OutboundActivities:
                 file=path.name,
                 charge=revision.charge,
             )
+
+    @activity.defn(name=contract.ACTIVITY_SEND_TO_NEXT_PAYER)
+    def send_to_next_payer(self, request: contract.NextPayerRequest) -> contract.NextPayerSent:
+        """Write the 837P billing the claim's coverage at `position`, built from the claim's
+        rows and what each payer before it decided (their 835s, or the practice's 837P)."""
+        with Session(self.engine) as session:
+            claim_in, _payer, _claim = claim_from_db(session, request.claim_id)
+            try:
+                billed, payer, coordination = billed_to(session, claim_in, request.position)
+            except LookupError as err:
+                raise ApplicationError(
+                    str(err), type="CannotWrite837", non_retryable=True
+                ) from None
+        try:
+            path = write_next_payer_claim(
+                self.settings, billed, payer, coordination, request.position
+            )
+        except ValueError as err:
+            raise ApplicationError(
+                f"the 837P cannot be written: {err}", type="CannotWrite837", non_retryable=True
+            ) from None
+        return contract.NextPayerSent(position=request.position, payer_id=payer.id, file=path.name)

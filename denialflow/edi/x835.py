@@ -325,6 +325,9 @@ class _Reader:
             el = _padded(el, 10)
             claim.patient_name = format_name(el[3], el[4], el[5])
             claim.patient_id = el[9]
+        elif claim is not None and self.service is None and len(el) > 1 and el[1] == "TT":
+            el = _padded(el, 10)
+            claim.crossover_carrier = el[3] or el[9] or "crossover"
 
     def on_CAS(self, el: list[str], offset: int) -> None:
         target = self.service if self.service is not None else self.claim

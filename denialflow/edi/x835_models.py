@@ -143,6 +143,8 @@ class ClaimPayment(Record, kw_only=True):
     patient_name: str = ""
     patient_id: str = ""
     original_reference_number: str = ""  # REF*F8: the ICN a correction replaces
+    # NM1*TT: the payer this one sent the claim on to (a crossover to the next coverage).
+    crossover_carrier: str = ""
     adjustments: list[Adjustment] = msgspec.field(default_factory=list)
     remarks: list[str] = msgspec.field(default_factory=list)
     statement_from: dt.date | None = None  # DTM*232

@@ -1,12 +1,12 @@
 """837P (005010X222A1) professional claims out of plain models.
 
-Covers what a physician practice sends to its primary payer: billing
-provider, subscriber (and a dependent patient when the subscriber is not the
-patient), claim with ICD-10-CM diagnoses, service lines with modifiers and
-diagnosis pointers, and replacement/void claims (frequency 7/8 with REF*F8).
-Not written: secondary claims (their 2320/2330 other-payer loops), rendering,
-referring or service-facility providers, attachments and ambulance/drug
-details.
+Covers what a physician practice sends to its payers: billing provider,
+subscriber (and a dependent patient when the subscriber is not the patient),
+claim with ICD-10-CM diagnoses, service lines with modifiers and diagnosis
+pointers, replacement/void claims (frequency 7/8 with REF*F8), and claims to a
+secondary or tertiary payer with the prior payers' adjudication (the
+2320/2330/2430 loops, from `x837_secondary`). Not written: rendering, referring
+or service-facility providers, attachments and ambulance/drug details.
 
 Every claim is checked before anything is written, and a problem raises a
 ValueError that names the claim (CLM01) and the field, so a batch never goes
@@ -41,6 +41,13 @@ from denialflow.edi.outbound import (
     composite,
     d8,
     interchange,
+)
+from denialflow.edi.x837_secondary import (
+    OtherPayerOut,
+    Responsibility,
+    other_payer_problems,
+    write_line_adjudications,
+    write_other_payers,
 )
 
 VERSION = "005010X222A1"
@@ -78,6 +85,10 @@ class ClaimOut(OutboundModel):
     payer_claim_control_number: Text | None = Field(default=None, min_length=1, max_length=50)
     diagnoses: list[str] = Field(default_factory=list)  # ICD-10-CM without the dot
     lines: list[ClaimLineOut] = Field(default_factory=list)
+    # SBR01 of the claim's own payer (P primary, S secondary, T tertiary...) and the
+    # patient's other coverages, with what the payers before this one decided.
+    responsibility: Responsibility = "P"
+    other_payers: list[OtherPayerOut] = Field(default_factory=list)
 
     @property
     def total_charge(self) -> Decimal:
@@ -113,6 +124,13 @@ def claim_problems(claim: ClaimOut) -> list[str]:
         problems.append(f"lines: {len(claim.lines)} lines, an 837P claim allows {MAX_LINES}")
     for i, line in enumerate(claim.lines):
         problems += [f"lines[{i}].{p}" for p in _line_problems(line, len(claim.diagnoses))]
+    problems += other_payer_problems(
+        claim.responsibility,
+        claim.payer.id,
+        claim.total_charge,
+        [line.charge for line in claim.lines],
+        claim.other_payers,
+    )
     return problems
 
 
@@ -204,13 +222,13 @@ def write_837p(batch: ProfessionalBatch, *, line_breaks: bool = True) -> str:
     hl = 1
     # Consecutive claims for the same subscriber and payer share one 2000B
     # loop, and those for the same dependent one 2000C loop; order is kept.
-    for (payer, subscriber, self_), group in groupby(
-        batch.claims, key=lambda c: (c.payer, c.subscriber, c.patient is None)
+    for (payer, subscriber, self_, responsibility), group in groupby(
+        batch.claims, key=lambda c: (c.payer, c.subscriber, c.patient is None, c.responsibility)
     ):
         claims = list(group)
         parent = hl = hl + 1
         body.add("HL", str(hl), "1", "22", "0" if self_ else "1")
-        _subscriber(body, payer, subscriber, self_)
+        _subscriber(body, payer, subscriber, self_, responsibility)
         if self_:
             for claim in claims:
                 _claim(body, claim)
@@ -256,12 +274,13 @@ def _address(body: Segments, address: Address) -> None:
     body.add("N4", address.city, address.state, address.zip)
 
 
-def _subscriber(body: Segments, payer: Payer, sub: Subscriber, self_: bool) -> None:
-    # SBR01 P: the only payer written here is the primary (secondary claims
-    # need the other-payer loops this writer leaves out). SBR02 18: "self".
+def _subscriber(
+    body: Segments, payer: Payer, sub: Subscriber, self_: bool, responsibility: str
+) -> None:
+    # SBR01: where this payer stands (P, S, T...). SBR02 18: "self".
     body.add(
         "SBR",
-        "P",
+        responsibility,
         "18" if self_ else "",
         sub.group_number,
         "",
@@ -308,6 +327,7 @@ def _claim(body: Segments, claim: ClaimOut) -> None:
         "HI",
         *(composite("ABK" if i == 0 else "ABF", code) for i, code in enumerate(claim.diagnoses)),
     )
+    write_other_payers(body, claim.other_payers)
     for number, line in enumerate(claim.lines, start=1):
         body.add("LX", str(number))
         body.add(
@@ -321,3 +341,4 @@ def _claim(body: Segments, claim: ClaimOut) -> None:
             composite(*(str(p) for p in line.diagnosis_pointers)),
         )
         body.add("DTP", "472", "D8", d8(line.service_date))
+        write_line_adjudications(body, claim.other_payers, number)

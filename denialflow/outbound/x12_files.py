@@ -4,6 +4,7 @@ status inquiries for claims that need follow-up, written to the outbound folder.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from denialflow.edi.outbound import (
     Submitter,
 )
 from denialflow.edi.outbound import Payer as PayerOut
+from denialflow.edi.x837_cob import ClaimCoordination
+from denialflow.edi.x837_secondary import OtherPayerOut, Responsibility, coordination_out
 from denialflow.edi.x837_writer import (
     ClaimLineOut,
     ClaimOut,
@@ -50,11 +53,25 @@ def _address(values: dict[str, str], prefix: str = "") -> Address | None:
 
 
 def claim_out(
-    claim: ClaimIn, payer: Payer, frequency: str = "1", payer_claim_control_number: str = ""
+    claim: ClaimIn,
+    payer: Payer,
+    frequency: str = "1",
+    payer_claim_control_number: str = "",
+    coordination: ClaimCoordination | None = None,
 ) -> ClaimOut:
     """Our claim as the 837P writer takes it; raises ValueError naming what is missing.
-    A replacement (7) or void (8) names the payer's claim it replaces (REF*F8)."""
+    A replacement (7) or void (8) names the payer's claim it replaces (REF*F8).
+    `coordination` (the coverages the practice's 837P stated) gives the claim's own
+    SBR01 and its other-payer loops, with the prior payers' adjudication."""
     from denialflow.edi.outbound import Patient, Subscriber
+
+    responsibility: Responsibility = "P"
+    other_payers: list[OtherPayerOut] = []
+    if coordination is not None and coordination.others:
+        try:
+            responsibility, other_payers = coordination_out(coordination)
+        except ValueError as err:
+            raise ValueError(f"claim {claim.id}: {err}") from None
 
     patient_last, patient_first = _split_name(claim.patient_name)
     dependent = bool(claim.subscriber)
@@ -100,6 +117,8 @@ def claim_out(
             place_of_service=claim.place_of_service,
             frequency=frequency,
             payer_claim_control_number=payer_claim_control_number or None,
+            responsibility=responsibility,
+            other_payers=other_payers,
             diagnoses=[d.replace(".", "").upper() for d in claim.diagnoses],
             lines=[
                 ClaimLineOut(
@@ -119,10 +138,12 @@ def claim_out(
         raise ValueError(f"claim {claim.id}: {where}: {first['msg']}") from None
 
 
-def outbound_problems(claim: ClaimIn, payer: Payer) -> list[str]:
+def outbound_problems(
+    claim: ClaimIn, payer: Payer, coordination: ClaimCoordination | None = None
+) -> list[str]:
     """Why the 837P writer would refuse this claim (empty when it can be sent)."""
     try:
-        out = claim_out(claim, payer)
+        out = claim_out(claim, payer, coordination=coordination)
     except ValueError as err:
         return [str(err)]
     return claim_problems(out)
@@ -183,13 +204,20 @@ def _publish(path: Path, text: str) -> None:
 
 
 def write_claim_batch(
-    settings: Settings, claims: list[tuple[ClaimIn, Payer]], name_hint: str = "claims"
+    settings: Settings,
+    claims: list[tuple[ClaimIn, Payer]],
+    name_hint: str = "claims",
+    coverages: Mapping[str, ClaimCoordination] | None = None,
 ) -> Path | None:
-    """Write one 837P for the claims; returns its path (None when there is nothing)."""
+    """Write one 837P for the claims; returns its path (None when there is nothing).
+    `coverages` holds, by claim id, the other coverages a claim's 837P named."""
     if not claims:
         return None
     control = _control_number()
-    text = _batch(settings, [claim_out(c, p) for c, p in claims], control)
+    cob = coverages or {}
+    text = _batch(
+        settings, [claim_out(c, p, coordination=cob.get(c.id)) for c, p in claims], control
+    )
     folder = settings.outbound
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"837P-{control:09d}-{Path(name_hint).stem}.x12"
@@ -223,6 +251,30 @@ def write_claim_revision(
     if path.exists():
         return path
     out = claim_out(claim, payer, frequency, payer_claim_control_number)
+    problems = claim_problems(out)
+    if problems:
+        raise ValueError("; ".join(problems))
+    text = _batch(settings, [out], _control_number())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _publish(path, text)
+    return path
+
+
+def next_payer_path(settings: Settings, claim_id: str, position: int) -> Path:
+    """One file per claim and coverage: a retried activity finds the file it wrote."""
+    return settings.outbound / f"837P-cob-{claim_id}-p{position}.x12"
+
+
+def write_next_payer_claim(
+    settings: Settings, claim: ClaimIn, payer: Payer, coordination: ClaimCoordination, position: int
+) -> Path:
+    """Write the 837P that bills the coverage at `position` (SBR01 S, T...) with the prior
+    payers' adjudication (2320/2330B/2430), once; raises ValueError naming what the
+    writer refuses (amounts that do not balance, a member id missing)."""
+    path = next_payer_path(settings, claim.id, position)
+    if path.exists():
+        return path
+    out = claim_out(claim, payer, coordination=coordination)
     problems = claim_problems(out)
     if problems:
         raise ValueError("; ".join(problems))

@@ -4,6 +4,7 @@ it is handed; the database is read by the caller."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,10 +18,15 @@ from denialflow.edi.tokenizer import Transaction
 from denialflow.edi.x835_models import Adjustment, ClaimPayment, ServicePayment
 from denialflow.edi.x835_models import Payer as Payer835
 from denialflow.edi.x835_models import Remittance as Remit835
-from denialflow.models.tables import Claim, Remittance
+from denialflow.models.tables import Claim, ClaimCoverage, Remittance
 from denialflow.posting.fees import FeeLookup
 
 GROUPS = {g.value for g in AdjustmentGroup}
+# CLP02: which coverage processed the claim (19-21: and forwarded it to the next one).
+CLP02_POSITION = {"1": 1, "19": 1, "2": 2, "20": 2, "3": 3, "21": 3}
+FORWARDED_STATUSES = frozenset({"19", "20", "21"})
+# Remarks saying the claim went on to the supplemental payer (MA18, N89).
+FORWARDED_REMARKS = frozenset({"MA18", "N89"})
 
 
 @dataclass
@@ -108,13 +114,124 @@ def remittance_in(
     )
 
 
+def answering_position(
+    payer: Payer835,
+    payment: ClaimPayment,
+    rows: Sequence[ClaimCoverage],
+    payer_ids: Mapping[str, str],
+) -> int:
+    """Which of the claim's coverages sent this claim payment: the one whose payer is the
+    835's (REF*2U or N1*PR04, our payer through its X12 id), else the one CLP02 names;
+    0 when the claim has no coverages or neither tells."""
+    if not rows:
+        return 0
+    ours = payer_ids.get(payer.id, "")
+    for row in rows:
+        if payer.id and (row.payer_x12_id == payer.id or (ours and row.payer_id == ours)):
+            return row.position
+    guess = CLP02_POSITION.get(payment.status_code, 0)
+    return guess if any(r.position == guess for r in rows) else 0
+
+
+def forwarded(payment: ClaimPayment) -> bool:
+    """The payer says it sent the claim on to the next coverage itself."""
+    remarks = set(payment.remarks).union(*(s.remarks for s in payment.services))
+    return (
+        payment.status_code in FORWARDED_STATUSES
+        or bool(payment.crossover_carrier)
+        or bool(remarks & FORWARDED_REMARKS)
+    )
+
+
+def _cas_json(adjustments: Sequence[Adjustment]) -> list[dict[str, Any]]:
+    return [
+        {
+            "group": a.group,
+            "reason": a.reason,
+            "amount": str(a.amount),
+            "quantity": str(a.quantity) if a.quantity is not None else None,
+        }
+        for a in adjustments
+    ]
+
+
+def _line_numbers(
+    services: Sequence[ServicePayment], lines: Sequence[tuple[str, Decimal]]
+) -> list[int] | None:
+    """The claim line (1-based) each service line answers, by procedure and charge in
+    order; None when one cannot be placed."""
+    taken: set[int] = set()
+    found = []
+    for service in services:
+        code = (service.original_procedure or service.procedure).code
+        match = next(
+            (
+                n
+                for n, (procedure, charge) in enumerate(lines, start=1)
+                if n not in taken and procedure == code and charge == service.charge
+            ),
+            None,
+        )
+        if match is None:
+            return None
+        taken.add(match)
+        found.append(match)
+    return found
+
+
+def coverage_adjudication(
+    payment: ClaimPayment,
+    decided: date | None,
+    payer_x12_id: str,
+    lines: Sequence[tuple[str, Decimal]],
+) -> dict[str, Any]:
+    """What this payer decided, as claim_coverage.adjudication keeps it (source "835"):
+    the shape the next payer's 837P writes its 2320/2330B/2430 loops from. `lines` are
+    the claim's (procedure, charge) in order; service lines that cannot be placed on them
+    give their adjustments at claim level instead (the claim still balances)."""
+    numbers = _line_numbers(payment.services, lines)
+    claim_cas = list(payment.adjustments)
+    line_rows: list[dict[str, Any]] = []
+    if numbers is None:
+        claim_cas += [a for s in payment.services for a in s.adjustments]
+    else:
+        for n, service in zip(numbers, payment.services, strict=True):
+            line_rows.append(
+                {
+                    "line": n,
+                    "payer_id": payer_x12_id,
+                    "paid": str(service.paid),
+                    "procedure_qualifier": service.procedure.qualifier,
+                    "procedure_code": service.procedure.code,
+                    "modifiers": list(service.procedure.modifiers),
+                    "units": str(service.units),
+                    "adjustments": _cas_json(service.adjustments),
+                    "adjudicated_on": decided.isoformat() if decided else None,
+                }
+            )
+    return {
+        "source": "835",
+        "paid": str(payment.paid),
+        "remaining_patient_liability": str(payment.patient_responsibility),
+        "adjustments": _cas_json(claim_cas),
+        "adjudicated_on": decided.isoformat() if decided else None,
+        "payer_claim_control_number": payment.payer_claim_control_number,
+        "lines": line_rows,
+    }
+
+
 def plan_835(
     remittance: Remit835,
     key_prefix: str,
     claims: dict[str, Claim],
     fees_for: dict[str, FeeLookup],
+    coverages: Mapping[str, Sequence[ClaimCoverage]] | None = None,
+    payer_ids: Mapping[str, str] | None = None,
 ) -> list[ClaimPosting]:
-    """A posting for every claim payment of one 835 transaction."""
+    """A posting for every claim payment of one 835 transaction. For a claim with
+    coverages (`coverages` by claim id; `payer_ids` maps X12 payer ids to ours), the
+    remittance says which coverage answered and whether it forwarded the claim; only
+    the primary's answer is priced against the fee schedule."""
     decided = remittance.payment.date or remittance.production_date
     postings: list[ClaimPosting] = []
     for n, payment in enumerate(remittance.claims, start=1):
@@ -128,7 +245,17 @@ def plan_835(
                 )
             )
             continue
-        remit = claim_remittance(key, payment, decided, claim, fees_for[claim.payer_id])
+        rows = (coverages or {}).get(claim.id, ())
+        if not rows:
+            remit = claim_remittance(key, payment, decided, claim, fees_for[claim.payer_id])
+        else:
+            position = answering_position(remittance.payer, payment, rows, payer_ids or {})
+            primary = rows[0]
+            priced = position in (0, primary.position) and primary.payer_id == claim.payer_id
+            expected = expected_paid(payment, claim, fees_for[claim.payer_id]) if priced else None
+            remit = remittance_in(key, payment, decided, expected)
+            remit.coverage = position
+            remit.forwarded = forwarded(payment)
         postings.append(ClaimPosting(payment, remit, claim.id))
     return postings
 

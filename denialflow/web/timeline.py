@@ -110,7 +110,7 @@ OUTCOME_WORDS: dict[str, str] = {
 }
 
 STATUS_WORDS: dict[str, str] = {
-    "held": "Held: not sent (claim edits to fix)",
+    "held": "Held before submission: not sent (see its open work)",
     "submitted": "Submitted",
     "accepted": "Accepted by the payer",
     "rejected": "Rejected by the payer",
@@ -175,6 +175,12 @@ class Label:
 def _status(data: Data) -> str:
     status = str(data.get("status") or "")
     text = STATUS_WORDS.get(status, cap(words(status)) or "Status changed")
+    if data.get("coverage") and status in ("submitted", "accepted"):
+        # The claim moved on to its next coverage.
+        where = f"the {data['coverage']} payer {data.get('payer') or ''}".strip()
+        if data.get("forwarded"):
+            return f"With {where} (forwarded by the payer before it)"
+        return f"Submitted to {where}"
     if status == "submitted":
         if data.get("frequency_code") == "7":
             return "Resubmitted as a corrected claim (frequency 7)"
@@ -269,6 +275,18 @@ def _ignored(data: Data) -> str:
     return f"Late {said} ignored" + (f" (the claim is already {status})" if status else "")
 
 
+def _decided(data: Data) -> str:
+    won = data.get("decision") == "overturned"
+    text = f"Appeal level {data.get('level') or '?'} {'won: denial overturned' if won else 'lost'}"
+    return text + (" (on the payer's 835)" if data.get("source") == "835" else "")
+
+
+def _patient_paid(data: Data) -> str:
+    owes = data.get("patient_owes")
+    left = "owes nothing more" if owes in (None, "0.00", "0") else f"still owes {money(owes)}"
+    return f"Patient paid {money(data.get('amount'))} ({left})"
+
+
 EVENT_LABELS: dict[str, Label] = {
     "claim_status": Label(
         _status,
@@ -281,6 +299,9 @@ EVENT_LABELS: dict[str, Label] = {
             "level",
             "transferred",
             "written_off",
+            "payer",
+            "coverage",
+            "forwarded",
         ),
     ),
     "remittance_posted": Label(_remittance, ("status_code", "paid", "voided")),
@@ -310,6 +331,7 @@ EVENT_LABELS: dict[str, Label] = {
     "write_off_reversed": Label(
         lambda d: f"Write-off of {money(d.get('amount'))} taken back (money came in)", ("amount",)
     ),
+    "patient_payment_posted": Label(_patient_paid, ("amount", "patient_owes")),
     "patient_share_billed": Label(
         lambda d: f"Patient's share billed {money(d.get('amount'))}", ("amount",)
     ),
@@ -325,6 +347,30 @@ EVENT_LABELS: dict[str, Label] = {
     "status_inquiry_failed": Label(lambda d: "Status inquiry not sent"),
     "payer_rules_changed": Label(lambda d: "Payer rules changed: deadlines recomputed"),
     "deadline_missed": Label(_missed, ("name", "deadline")),
+    "sent_to_next_payer": Label(
+        lambda d: _file(f"Billed to the {d.get('coverage')} payer {d.get('payer')}", d),
+        ("coverage", "payer", "file"),
+    ),
+    "waiting_for_next_payer": Label(
+        lambda d: (
+            f"Forwarded by {d.get('forwarded_by')} to the {d.get('coverage')} payer "
+            f"{d.get('payer')}: waiting for its answer"
+        ),
+        ("coverage", "payer", "forwarded_by"),
+    ),
+    "next_payer_answered": Label(
+        lambda d: f"The {d.get('coverage')} payer {d.get('payer')} answered first",
+        ("coverage", "payer"),
+    ),
+    "next_payer_not_set_up": Label(
+        lambda d: f"The {d.get('coverage')} payer {d.get('payer')} is not set up: not billed",
+        ("coverage", "payer"),
+    ),
+    "next_payer_claim_failed": Label(
+        lambda d: f"The claim to the {d.get('coverage')} payer {d.get('payer')} was not written",
+        ("coverage", "payer"),
+    ),
+    "appeal_decided": Label(_decided, ("level", "decision", "source")),
 }
 
 # Data keys no entry shows: ids for machines (the item, the remittance's key) and who,
@@ -386,6 +432,7 @@ PRIMARY: dict[str, frozenset[str]] = {
     "take_over": frozenset({"work_item_taken_over"}),
     "call_logged": frozenset({"call_logged"}),
     "appeal_filed": frozenset({"claim_status"}),
+    "appeal_decided": frozenset({"appeal_decided"}),
     "corrected_claim": frozenset({"corrected_claim_sent"}),
     "void_claim": frozenset({"claim_voided"}),
     "write_off": frozenset({"written_off", "write_off_requested"}),
@@ -409,14 +456,20 @@ AUDIT_LABELS: dict[str, str] = {
     "claim_created": "Claim recorded",
     "claim_intake_rolled_back": "Claim intake rolled back",
     "unmatched_matched": "Remittance matched to this claim",
+    "attachment_added": "Document attached",
+    "eligibility_inquiry_sent": "Eligibility inquiry sent (270)",
+    "eligibility_response_received": "Eligibility answer received (271)",
 }
 # Audit rows never on the timeline: the audit log keeps them.
-NOT_ON_TIMELINE = frozenset({"claim_viewed"})
+NOT_ON_TIMELINE = frozenset(
+    {"claim_viewed", "attachment_viewed", "appeal_packet_viewed", "appeal_packet_previewed"}
+)
 ACTION_WORDS: dict[str, str] = {
     "start_work": "start work",
     "take_over": "take over",
     "call_logged": "log a payer call",
     "appeal_filed": "file an appeal",
+    "appeal_decided": "record the payer's decision on an appeal",
     "corrected_claim": "send a corrected claim",
     "void_claim": "void the claim",
     "write_off": "write off",

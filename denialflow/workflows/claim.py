@@ -30,12 +30,14 @@ with workflow.unsafe.imports_passed_through():
         AcknowledgementIn,
         ActionIn,
         ActionResult,
+        PatientPaymentIn,
+        PatientPaymentResult,
         PayerRules,
         RemittanceIn,
         RemittanceResult,
     )
     from denialflow.workflows import claim_contract as contract
-    from denialflow.workflows.search_attributes import STATUS_ATTR
+    from denialflow.workflows.search_attributes import PAYER_ATTR, STATUS_ATTR
 
 PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
@@ -58,7 +60,7 @@ class ClaimWorkflow:
         self.offset = timedelta(seconds=run.input.clock_offset_seconds)
         self.activity_timeout = timedelta(seconds=run.input.activity_timeout_seconds)
         self.machine = ClaimMachine(
-            run.state or new_claim_state(run.input.claim, run.input.rules),
+            run.state or new_claim_state(run.input.claim, run.input.rules, run.input.coverages),
             run.input.rules,
             audit_key=f"{info.workflow_id}:{info.run_id}",
             send_status_inquiries=run.input.send_status_inquiries,
@@ -150,6 +152,24 @@ class ClaimWorkflow:
             self.poked = True
             return RemittanceResult(status=self.machine.s.status)
 
+    @workflow.update(name=contract.UPDATE_POST_PATIENT_PAYMENT)
+    async def post_patient_payment(self, payment: PatientPaymentIn) -> PatientPaymentResult:
+        async with self.lock:
+            try:
+                result, effects = self.machine.patient_payment(payment, self.now())
+            except ActionRejected as err:
+                raise _refusal(err) from None
+            await self._flush(effects)
+            self.poked = True
+            return result
+
+    @post_patient_payment.validator
+    def _validate_patient_payment(self, payment: PatientPaymentIn) -> None:
+        try:
+            self.machine.check_patient_payment(payment)
+        except ActionRejected as err:
+            raise _refusal(err) from None
+
     # --- people's actions --------------------------------------------------
 
     @workflow.update(name=contract.UPDATE_ACT)
@@ -193,6 +213,8 @@ class ClaimWorkflow:
         """Write one step's effects, then ask for the 276s it opened and write those."""
         if effects.status is not None:
             workflow.upsert_search_attributes([STATUS_ATTR.value_set(effects.status.value)])
+        if effects.payer is not None:
+            workflow.upsert_search_attributes([PAYER_ATTR.value_set(effects.payer)])
         if not effects:
             return
         await workflow.execute_local_activity(
@@ -212,6 +234,8 @@ class ClaimWorkflow:
             retry_policy=PROJECTION_RETRY,
         )
         self.machine.forget_closed_items()
+        if effects.next_payer is not None:
+            await self._flush(await self._send_to_next_payer(effects.next_payer))
         if effects.status_inquiries:
             reported = Effects()
             for item_id in effects.status_inquiries:
@@ -245,6 +269,25 @@ class ClaimWorkflow:
                 type="ActionRejected",
                 non_retryable=True,
             ) from None
+
+    async def _send_to_next_payer(self, position: int) -> Effects:
+        """Bill the next coverage (an 837P with the prior payers' adjudication) before the
+        claim says it did; a claim that cannot be written goes to a person."""
+        try:
+            sent = await workflow.execute_activity(
+                contract.ACTIVITY_SEND_TO_NEXT_PAYER,
+                contract.NextPayerRequest(
+                    claim_id=self.machine.s.facts.claim_id, position=position
+                ),
+                result_type=contract.NextPayerSent,
+                start_to_close_timeout=self.activity_timeout,
+                retry_policy=RetryPolicy(maximum_attempts=5),
+            )
+            return self.machine.next_payer_sent(sent, self.now())
+        except ActivityError as err:
+            cause = err.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(err)
+            return self.machine.next_payer_failed(position, reason, self.now())
 
     async def _send_status_inquiry(self, item_id: str) -> Effects:
         """Ask the payer (276) about a silent claim; a claim we cannot describe well

@@ -28,7 +28,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from denialflow.domain.claim_state import ClaimState, workflow_id
+from denialflow.domain.claim_state import ClaimState, CoverageStep, workflow_id
 from denialflow.domain.types import (
     AcknowledgementIn,
     ActionIn,
@@ -36,6 +36,8 @@ from denialflow.domain.types import (
     ClaimFacts,
     ClaimIn,
     ClaimStatus,
+    PatientPaymentIn,
+    PatientPaymentResult,
     PayerRules,
     RemittanceIn,
     RemittanceResult,
@@ -57,6 +59,7 @@ __all__ = [
     "deliver_remittance",
     "describe_claim_workflow",
     "post_acknowledgement",
+    "post_patient_payment",
     "post_remittance",
     "start_claim_workflow",
     "submit_claim",
@@ -99,11 +102,13 @@ async def start_claim_workflow(
     state: ClaimState | None = None,
     start_signal: tuple[str, object] | None = None,
     send_status_inquiries: bool = True,
+    coverages: list[CoverageStep] | None = None,
 ) -> WorkflowHandle:
     """Start the claim's workflow; starting one that already runs is not an error.
 
     With `start_signal`, this is signal-with-start: a running workflow just gets the
-    signal, a finished one starts again (from `state`) with the signal waiting."""
+    signal, a finished one starts again (from `state`) with the signal waiting.
+    `coverages` (payment order) has the workflow bill each payer in turn."""
     run = contract.ClaimWorkflowRun(
         input=contract.ClaimWorkflowInput(
             claim=facts,
@@ -111,6 +116,7 @@ async def start_claim_workflow(
             clock_offset_seconds=int(clock_offset.total_seconds()),
             activity_timeout_seconds=activity_timeout_seconds,
             send_status_inquiries=send_status_inquiries,
+            coverages=coverages or [],
         ),
         state=state,
     )
@@ -279,6 +285,16 @@ async def post_acknowledgement(
 ) -> RemittanceResult:
     handle = _handle(client, claim_id)
     return await _update(handle, claim_id, ClaimWorkflow.post_acknowledgement, ack)
+
+
+async def post_patient_payment(
+    client: Client, claim_id: str, payment: PatientPaymentIn
+) -> PatientPaymentResult:
+    """Apply one patient payment's share to the claim and wait for it: the result says how
+    much the claim took. A claim that takes none (finished, or nothing owed) raises
+    ActionRefused; no worker in time raises it with `busy`."""
+    handle = _handle(client, claim_id)
+    return await _update(handle, claim_id, ClaimWorkflow.post_patient_payment, payment)
 
 
 async def deliver_remittance(

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from denialflow.domain.claim_state import ClaimSent, ClaimState, Projection, workflow_id
+from denialflow.domain.claim_state import (
+    ClaimSent,
+    ClaimState,
+    CoverageStep,
+    NextPayerSent,
+    Projection,
+    workflow_id,
+)
 from denialflow.domain.types import ClaimFacts, PayerRules
 
 __all__ = [
     "ACTIVITY_PROJECT_CLAIM",
     "ACTIVITY_SEND_CLAIM_REVISION",
+    "ACTIVITY_SEND_TO_NEXT_PAYER",
     "ACTIVITY_WRITE_STATUS_INQUIRY",
     "QUERY_STATE",
     "SIGNAL_ACKNOWLEDGEMENT",
@@ -23,12 +31,16 @@ __all__ = [
     "SIGNAL_RULES_CHANGED",
     "UPDATE_ACT",
     "UPDATE_POST_ACKNOWLEDGEMENT",
+    "UPDATE_POST_PATIENT_PAYMENT",
     "UPDATE_POST_REMITTANCE",
     "WORKFLOW_NAME",
     "ClaimRevisionRequest",
     "ClaimSent",
     "ClaimWorkflowInput",
     "ClaimWorkflowRun",
+    "CoverageStep",
+    "NextPayerRequest",
+    "NextPayerSent",
     "Projection",
     "StatusInquiryRequest",
     "workflow_id",
@@ -41,6 +53,8 @@ SIGNAL_ACKNOWLEDGEMENT = "acknowledgement"  # AcknowledgementIn
 SIGNAL_RULES_CHANGED = "rules_changed"  # PayerRules
 UPDATE_POST_REMITTANCE = "post_remittance"  # RemittanceIn -> RemittanceResult
 UPDATE_POST_ACKNOWLEDGEMENT = "post_acknowledgement"  # AcknowledgementIn -> RemittanceResult
+# PatientPaymentIn -> PatientPaymentResult: one patient payment's share on this claim.
+UPDATE_POST_PATIENT_PAYMENT = "post_patient_payment"
 UPDATE_ACT = "act"  # ActionIn -> ActionResult
 QUERY_STATE = "state"  # -> ClaimState
 
@@ -51,6 +65,9 @@ ACTIVITY_WRITE_STATUS_INQUIRY = "write_status_inquiry"
 # Activity: applies a claim revision to the claim's rows and writes its 837P (once);
 # ClaimRevisionRequest -> ClaimSent.
 ACTIVITY_SEND_CLAIM_REVISION = "send_claim_revision"
+# Activity: writes the claim's 837P to its next coverage's payer with the prior payers'
+# adjudication (once); NextPayerRequest -> NextPayerSent.
+ACTIVITY_SEND_TO_NEXT_PAYER = "send_to_next_payer"
 
 
 class ClaimWorkflowInput(BaseModel):
@@ -65,6 +82,9 @@ class ClaimWorkflowInput(BaseModel):
     # Write a 276 status inquiry to the outbound folder when a payer stays silent. Off in
     # simulations, which must never put mail in the clearinghouse mailbox.
     send_status_inquiries: bool = True
+    # The claim's coverages in payment order (ids and rules, no PHI): each payer's answer
+    # leads to the next. Empty for a claim with one payer.
+    coverages: list[CoverageStep] = []
 
 
 class ClaimWorkflowRun(BaseModel):
@@ -77,6 +97,14 @@ class ClaimWorkflowRun(BaseModel):
 class StatusInquiryRequest(BaseModel):
     claim_id: str
     item_id: str
+
+
+class NextPayerRequest(BaseModel):
+    """Bill the coverage at `position`: only ids cross Temporal; the activity builds the
+    837P from the claim's rows and what the payers before it decided."""
+
+    claim_id: str
+    position: int
 
 
 class ClaimRevisionRequest(BaseModel):

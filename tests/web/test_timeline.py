@@ -155,6 +155,52 @@ LABELS = [
     ("claim_status", {"status": "closed", "written_off": "12.00"}, "Closed: written off $12.00"),
     ("claim_status", {"status": "paid"}, "Paid in full"),
     ("claim_status", {"status": "voided"}, "Voided"),
+    ("appeal_decided", {"level": 1, "decision": "upheld"}, "Appeal level 1 lost"),
+    (
+        "appeal_decided",
+        {"level": 2, "decision": "overturned"},
+        "Appeal level 2 won: denial overturned",
+    ),
+    (
+        "appeal_decided",
+        {"level": 1, "decision": "upheld", "source": "835"},
+        "Appeal level 1 lost (on the payer's 835)",
+    ),
+    (
+        "patient_payment_posted",
+        {"amount": "15.00", "patient_owes": "25.00"},
+        "Patient paid $15.00 (still owes $25.00)",
+    ),
+    (
+        "patient_payment_posted",
+        {"amount": "40.00", "patient_owes": "0.00"},
+        "Patient paid $40.00 (owes nothing more)",
+    ),
+    (
+        "sent_to_next_payer",
+        {"coverage": "secondary", "payer": "medicaid", "file": "837P-cob-C1-p2.x12"},
+        "Billed to the secondary payer medicaid (837P file 837P-cob-C1-p2.x12)",
+    ),
+    (
+        "waiting_for_next_payer",
+        {"coverage": "secondary", "payer": "medicaid", "forwarded_by": "medicare"},
+        "Forwarded by medicare to the secondary payer medicaid: waiting for its answer",
+    ),
+    (
+        "next_payer_answered",
+        {"coverage": "tertiary", "payer": "aetna"},
+        "The tertiary payer aetna answered first",
+    ),
+    (
+        "next_payer_not_set_up",
+        {"coverage": "secondary", "payer": "GREAT PRAIRIES"},
+        "The secondary payer GREAT PRAIRIES is not set up: not billed",
+    ),
+    (
+        "next_payer_claim_failed",
+        {"coverage": "secondary", "payer": "medicaid", "reason": "no member id"},
+        "The claim to the secondary payer medicaid was not written",
+    ),
     # Names the table does not know still read as words.
     ("something_new_happened", {"x": 1}, "Something new happened"),
     ("claim_status", {"status": "on_hold_somewhere"}, "On hold somewhere"),

@@ -627,6 +627,11 @@ _REASONS: dict[str, tuple[DenialCategory, str]] = {
         "Reflects what an earlier payer paid or adjusted; no work unless the balance does "
         "not reconcile.",
     ),
+    "42": (
+        _C.CONTRACTUAL,
+        "Charges above the fee schedule or maximum allowable (retired in favour of 45): "
+        "contractual write-off.",
+    ),
     "45": (
         _C.CONTRACTUAL,
         "Contractual write-off; compare the allowed amount with the contracted rate to "
