@@ -38,9 +38,12 @@ from denialflow.domain.types import (
 from denialflow.edi.errors import X12Error
 from denialflow.edi.reader import UnknownTransaction, parse_transaction
 from denialflow.edi.tokenizer import Interchange, Transaction, decode, tokenize
+from denialflow.edi.x270 import EligibilityRequest
+from denialflow.edi.x271 import EligibilityResponse
 from denialflow.edi.x277 import ClaimStatusInfo, StatusReport
 from denialflow.edi.x835_models import Remittance as Remit835
 from denialflow.edi.x837 import ClaimBatch
+from denialflow.edi.x837_cob import ClaimCoordination
 from denialflow.edi.x999 import Ack999
 from denialflow.models.db import session_scope
 from denialflow.models.tables import (
@@ -55,11 +58,24 @@ from denialflow.models.tables import (
     WorkItem,
 )
 from denialflow.outbound.x12_files import outbound_problems, write_claim_batch
+from denialflow.posting import eligibility
 from denialflow.posting.fees import FeeLookup
-from denialflow.posting.remit835 import ClaimPosting, plan_835, unmatched_detail
+from denialflow.posting.remit835 import (
+    ClaimPosting,
+    coverage_adjudication,
+    plan_835,
+    unmatched_detail,
+)
 from denialflow.scrub import Problem, ScrubClaim, ScrubContext, scrub
 from denialflow.settings import Settings
 from denialflow.store.claims import claim_facts, payer_rules, record_claim
+from denialflow.store.coverages import (
+    coverage_at,
+    coverage_steps,
+    coverages_for,
+    line_keys,
+    record_coverages,
+)
 from denialflow.workflows.claim_client import (
     deliver_acknowledgement,
     deliver_remittance,
@@ -88,6 +104,9 @@ class IngestReport:
     statuses_noted: int = 0
     claims_submitted: int = 0
     claims_held: int = 0
+    eligibility_answers: int = 0  # members a 271 answered about, recorded
+    eligibility_matched: int = 0  # of those, answers matched to a claim or our 270
+    eligibility_refusals: list[str] = field(default_factory=list)  # 271s the payer refused
     rejected_transactions: list[str] = field(default_factory=list)
     message: str = ""
     outbound: str = ""  # the 837P written for the claims submitted
@@ -108,6 +127,7 @@ class IngestReport:
             or self.statuses_noted
             or self.claims_submitted
             or self.claims_held
+            or self.eligibility_answers
         )
 
     @property
@@ -166,6 +186,12 @@ class IngestReport:
             parts.append(f"{self.claims_submitted} claims submitted, {self.claims_held} held")
         if self.outbound:
             parts.append(f"sent in {Path(self.outbound).name}")
+        if self.eligibility_answers:
+            parts.append(
+                f"{_count(self.eligibility_answers, 'eligibility answer')} recorded "
+                f"({self.eligibility_matched} matched a claim)"
+            )
+        parts.extend(self.eligibility_refusals)
         if self.rejected_transactions:
             parts.append("999 rejected: " + "; ".join(self.rejected_transactions))
         return "; ".join(parts) or "nothing to post"
@@ -184,6 +210,9 @@ class IngestReport:
             "statuses_noted": self.statuses_noted,
             "claims_submitted": self.claims_submitted,
             "claims_held": self.claims_held,
+            "eligibility_answers": self.eligibility_answers,
+            "eligibility_matched": self.eligibility_matched,
+            "eligibility_refusals": self.eligibility_refusals,
             "rejected_transactions": self.rejected_transactions,
             "outbound": self.outbound,
         }
@@ -253,6 +282,12 @@ class _Plan:
     to_submit: list[tuple[ClaimIn, Payer]] = field(default_factory=list)
     to_hold: list[tuple[ClaimIn, list[Problem]]] = field(default_factory=list)
     rejected_999: list[str] = field(default_factory=list)
+    # The coverages an 837P claim names besides its own payer, by claim id.
+    coverages: dict[str, ClaimCoordination] = field(default_factory=dict)
+    payers: dict[str, Payer] = field(default_factory=dict)
+    # 271 answers, and the claims held because the latest 271 says not covered.
+    answers_271: eligibility.EligibilityPlan = field(default_factory=eligibility.EligibilityPlan)
+    eligibility_holds: dict[str, eligibility.ClaimEligibility] = field(default_factory=dict)
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
@@ -284,7 +319,7 @@ async def ingest_bytes(
     try:
         doc = tokenize(decode(data), file=name)
         items = [
-            _Item(interchange, tx, parse_transaction(tx))
+            _Item(interchange, tx, parse_transaction(tx, eligibility=True))
             for interchange in doc.interchanges
             for group in interchange.groups
             for tx in group.transactions
@@ -346,7 +381,7 @@ async def ingest_bytes(
     else:
         file_id = _write(ctx, plan, report, name, sha, sender, control, origin or {}, actor)
     if plan.to_submit and not report.outbound:
-        path = write_claim_batch(ctx.settings, plan.to_submit, name)
+        path = write_claim_batch(ctx.settings, plan.to_submit, name, plan.coverages)
         report.outbound = str(path)
         # Remember the batch at once, so a resumed run does not send the claims twice.
         _update_file(ctx, file_id, summary={"outbound": report.outbound})
@@ -394,7 +429,7 @@ def _plan(session: Session, items: list[_Item], ctx: IngestContext) -> tuple[_Pl
     pcns: set[str] = set()
     for item in items:
         p = item.parsed
-        if isinstance(p, UnknownTransaction):
+        if isinstance(p, UnknownTransaction | EligibilityRequest):
             errors.append(
                 f"{item.tx.file}: segment {item.tx.first_segment} (ST): transaction set "
                 f"{p.type} {p.control_number} is not one denialflow takes in"
@@ -411,11 +446,14 @@ def _plan(session: Session, items: list[_Item], ctx: IngestContext) -> tuple[_Pl
     fees: dict[str, FeeLookup] = {}
     for payer_id in {c.payer_id for c in claims.values()}:
         fees[payer_id] = FeeLookup(session, payer_id)
+    # Claims with more than one coverage: which payer answered, for the next one's claim.
+    coverages = coverages_for(session, set(claims))
+    x12_ids = {k: p.id for k, p in _payer_ids(session).items()} if coverages else {}
     for item in items:
         p = item.parsed
         if isinstance(p, Remit835):
             plan.payments.append((item, p))
-            for posting in plan_835(p, item.key, claims, fees):
+            for posting in plan_835(p, item.key, claims, fees, coverages, x12_ids):
                 plan.postings.append(posting)
                 if posting.claim_id is None:
                     plan.sources[posting.remit.key] = (item, p)
@@ -425,6 +463,9 @@ def _plan(session: Session, items: list[_Item], ctx: IngestContext) -> tuple[_Pl
             errors.extend(_plan_claims(session, p, ctx, plan))
         elif isinstance(p, Ack999):
             plan.rejected_999.extend(_rejections(p))
+        elif isinstance(p, EligibilityResponse):
+            plan.payers = plan.payers or _payer_ids(session)
+            eligibility.plan_271(session, p, item.tx.file, plan.payers, plan.answers_271)
     return plan, errors
 
 
@@ -497,8 +538,10 @@ def _payer_ids(session: Session) -> dict[str, Payer]:
 def _plan_claims(session: Session, batch: ClaimBatch, ctx: IngestContext, plan: _Plan) -> list[str]:
     errors = []
     existing = _load_claims(session, {c.id for c in batch.claims})
-    payers = _payer_ids(session)
-    for claim in batch.claims:
+    payers = plan.payers = _payer_ids(session)
+    for claim, coordination in zip(batch.claims, batch.coordination, strict=True):
+        if coordination.others:
+            plan.coverages[claim.id] = coordination
         if claim.id in existing:
             errors.append(
                 f"837 {batch.control_number}: claim {claim.id} is already on file; "
@@ -519,9 +562,19 @@ def _plan_claims(session: Session, batch: ClaimBatch, ctx: IngestContext, plan: 
         if not problems:
             problems = [
                 Problem(code="x837.refused", field="claim", message=message)
-                for message in outbound_problems(claim, payer)
+                for message in outbound_problems(claim, payer, plan.coverages.get(claim.id))
             ]
-        if problems:
+        held = eligibility.coverage_hold(
+            session,
+            claim_id=claim.id,
+            payer_id=payer.id,
+            member_id=claim.member_id,
+            birth_date=claim.patient_birth_date,
+            service_date=claim.service_date,
+        )
+        if held is not None:
+            plan.eligibility_holds[claim.id] = held
+        if problems or held is not None:
             plan.to_hold.append((claim, problems))
         else:
             plan.to_submit.append((claim, payer))
@@ -593,12 +646,19 @@ def _write(
             if posting.claim_id is None:
                 source, remit = plan.sources[posting.remit.key]
                 _write_unmatched(session, row.id, posting, remit, source.tx, now)
+            elif posting.remit.coverage and posting.payment.status_code not in ("22", "25"):
+                _record_answer(session, posting, now)
         for key, status in plan.unknown_acks:
             _write_unknown_ack(session, row.id, key, status, now)
         for claim, _payer in plan.to_submit:
             record_claim(session, claim, actor=f"837:{name}")
         for claim, problems in plan.to_hold:
-            _write_held(session, claim, problems, name, now)
+            _write_held(session, claim, problems, name, now, plan.eligibility_holds.get(claim.id))
+        for claim in [c for c, _ in plan.to_submit] + [c for c, _ in plan.to_hold]:
+            if claim.id in plan.coverages:
+                record_coverages(session, plan.coverages[claim.id], plan.payers, claim.payer_id)
+        if plan.answers_271.answers:
+            eligibility.write_answers(session, row.id, name, plan.answers_271, now)
         for claim_id, body in plan.notes:
             session.add(
                 Note(
@@ -615,6 +675,25 @@ def _write(
             )
         )
         return row.id
+
+
+def _record_answer(session: Session, posting: ClaimPosting, now: datetime) -> None:
+    """What the coverage that sent this claim payment decided, kept on its coverage row
+    for the claim to the next payer (2320/2330B/2430)."""
+    assert posting.claim_id is not None
+    row = coverage_at(session, posting.claim_id, posting.remit.coverage)
+    if row is None:
+        return
+    payer = session.get(Payer, row.payer_id) if row.payer_id else None
+    x12_id = row.payer_x12_id or (payer.x12_payer_id or payer.id if payer else "")
+    row.adjudication = coverage_adjudication(
+        posting.payment,
+        posting.remit.decision_date,
+        x12_id,
+        line_keys(session, posting.claim_id),
+    )
+    row.updated_at = now
+    session.add(row)
 
 
 def _write_unmatched(
@@ -712,9 +791,19 @@ def _write_unknown_ack(
 
 
 def _write_held(
-    session: Session, claim: ClaimIn, problems: list[Problem], name: str, now: datetime
+    session: Session,
+    claim: ClaimIn,
+    problems: list[Problem],
+    name: str,
+    now: datetime,
+    not_covered: eligibility.ClaimEligibility | None = None,
 ) -> None:
     record_claim(session, claim, actor=f"837:{name}", status=ClaimStatus.HELD)
+    if not_covered is not None:
+        session.flush()
+        eligibility.open_hold(session, claim.id, claim.total_charge(), not_covered, now)
+    if not problems:
+        return
     _open_item(
         session,
         item_id=f"{claim.id}:edit",
@@ -785,6 +874,7 @@ async def _deliver(ctx: IngestContext, plan: _Plan) -> None:
             with Session(ctx.engine) as session:
                 row = session.get(Claim, claim.id)
                 rules = payer_rules(session, claim.payer_id)
+                coverages = coverage_steps(session, claim.id)
             assert row is not None
             await start_claim_workflow(
                 ctx.client,
@@ -792,6 +882,7 @@ async def _deliver(ctx: IngestContext, plan: _Plan) -> None:
                 rules,
                 task_queue,
                 activity_timeout_seconds=ctx.settings.activity_timeout_seconds,
+                coverages=coverages,
             )
 
     await asyncio.gather(
@@ -814,4 +905,7 @@ def _tally(report: IngestReport, plan: _Plan) -> None:
     report.statuses_noted = len(plan.notes)
     report.claims_submitted = len(plan.to_submit)
     report.claims_held = len(plan.to_hold)
+    report.eligibility_answers = len(plan.answers_271.answers)
+    report.eligibility_matched = plan.answers_271.matched
+    report.eligibility_refusals = plan.answers_271.refusals
     report.rejected_transactions = plan.rejected_999
