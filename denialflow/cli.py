@@ -111,6 +111,62 @@ def _cmd_fees_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_payments_import(args: argparse.Namespace) -> int:
+    import getpass
+    from pathlib import Path
+
+    from denialflow.models.db import get_engine
+    from denialflow.posting.patient_payment_import import import_payments
+    from denialflow.workflows.client import connect
+
+    settings = get_settings()
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"denialflow payments import: no file {path}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        client = await connect(settings.temporal_address, settings.temporal_namespace)
+        engine = get_engine(settings.effective_database_url)
+        report = await import_payments(
+            client,
+            engine,
+            path.read_bytes(),
+            path.name,
+            f"cli:{getpass.getuser()}",
+            task_queue=settings.task_queue,
+        )
+        for problem in report.errors:
+            print(f"{path.name}: {problem}", file=sys.stderr)
+        for outcome in report.applying:
+            print(f"payment {outcome.key}: {outcome.message}", file=sys.stderr)
+        print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+        return 0 if report.ok and not report.applying else 2
+
+    return asyncio.run(run())
+
+
+def _cmd_payments_resume(args: argparse.Namespace) -> int:
+    from denialflow.models.db import get_engine
+    from denialflow.posting.patient_payments import resume_payments
+    from denialflow.workflows.client import connect
+
+    settings = get_settings()
+
+    async def run() -> int:
+        client = await connect(settings.temporal_address, settings.temporal_namespace)
+        outcomes = await resume_payments(
+            client, get_engine(settings.effective_database_url), task_queue=settings.task_queue
+        )
+        waiting = [o for o in outcomes if not o.posted]
+        print(f"{len(outcomes) - len(waiting)} patient payments finished posting")
+        for o in waiting:
+            print(f"payment {o.key}: {o.message}", file=sys.stderr)
+        return 2 if waiting else 0
+
+    return asyncio.run(run())
+
+
 def _cmd_user_create(args: argparse.Namespace) -> int:
     import getpass
     import os
@@ -157,6 +213,31 @@ def _cmd_edi_parse(args: argparse.Namespace) -> int:
     from denialflow.edi.cli import parse_command
 
     return parse_command(args.file)
+
+
+def _cmd_eligibility_send(args: argparse.Namespace) -> int:
+    from denialflow.models.db import get_engine
+    from denialflow.posting.eligibility import held_claim_ids, send_inquiries
+
+    settings = get_settings()
+    engine = get_engine(settings.effective_database_url)
+    if args.held:
+        from sqlmodel import Session
+
+        with Session(engine) as session:
+            claim_ids = held_claim_ids(session)
+    else:
+        claim_ids = [c for c in args.claims.split(",") if c.strip()]
+    if not claim_ids:
+        print("no claims to ask about: nothing written", file=sys.stderr)
+        return 2
+    try:
+        report = send_inquiries(engine, settings, claim_ids, actor="cli")
+    except ValueError as err:
+        print(f"denialflow eligibility send: nothing written: {err}", file=sys.stderr)
+        return 2
+    print(report.describe(), file=sys.stdout if report.file else sys.stderr)
+    return 0 if report.file and not report.refused else 1 if report.file else 2
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -215,6 +296,80 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _cmd_spikes_check(args: argparse.Namespace) -> int:
+    from datetime import UTC, date, datetime
+
+    from denialflow.models.db import get_engine
+    from denialflow.reports.spikes import run_spike_check
+
+    settings = get_settings()
+    if args.date:
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError:
+            print(
+                f"denialflow spikes check: {args.date!r} is not a date (YYYY-MM-DD)",
+                file=sys.stderr,
+            )
+            return 2
+    else:
+        day = datetime.now(UTC).astimezone(settings.tz).date()
+    run = run_spike_check(get_engine(settings.effective_database_url), day)
+    print(run.describe())
+    return 0
+
+
+def _cmd_statements_run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from denialflow.models.db import get_engine
+    from denialflow.posting.statement_batch import run_batch
+    from denialflow.workflows.client import connect
+
+    settings = get_settings()
+    today = datetime.now(UTC).astimezone(settings.tz).date()
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if done >= total else ""
+        print(f"\rrendering statements [{bar}] {done}/{total}", end=end, file=sys.stderr)
+
+    async def run() -> int:
+        client = None
+        if not args.dry_run:
+            try:
+                async with asyncio.timeout(10):
+                    client = await connect(settings.temporal_address, settings.temporal_namespace)
+            except (TimeoutError, RuntimeError, OSError) as err:
+                print(
+                    f"denialflow statements run: cannot reach Temporal at "
+                    f"{settings.temporal_address} ({type(err).__name__}): nothing rendered; "
+                    "--dry-run renders without it",
+                    file=sys.stderr,
+                )
+                return 2
+        try:
+            report = await run_batch(
+                client,
+                get_engine(settings.effective_database_url),
+                settings,
+                today,
+                out=Path(args.out) if args.out else None,
+                dry_run=args.dry_run,
+                progress=progress,
+            )
+        except ValueError as err:
+            print(f"denialflow statements run: {err}", file=sys.stderr)
+            return 2
+        print(report.describe())
+        return 1 if report.unreported else 0
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="denialflow", description="Denial and follow-up management on Temporal."
@@ -249,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
-        "ingest", help="post X12 files (835, 277CA/277, 999, 837P) through the running worker"
+        "ingest",
+        help="post X12 files (835, 277CA/277, 999, 271, 837P) through the running worker",
     )
     p.add_argument("files", nargs="+")
     p.set_defaults(func=_cmd_ingest)
@@ -261,6 +417,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("payer")
     p.add_argument("file")
     p.set_defaults(func=_cmd_fees_import)
+
+    payments = sub.add_parser("payments", help="patient payments").add_subparsers(
+        dest="payments_command", required=True
+    )
+    p = payments.add_parser(
+        "import",
+        help="post a payment processor's deposits (CSV: transaction_id,date,amount,"
+        "account_id,claim_id,method,reference); all rows or none, once per transaction id",
+    )
+    p.add_argument("file")
+    p.set_defaults(func=_cmd_payments_import)
+    p = payments.add_parser(
+        "resume", help="finish posting patient payments left applying while Temporal was down"
+    )
+    p.set_defaults(func=_cmd_payments_resume)
 
     users = sub.add_parser("user", help="users").add_subparsers(dest="user_command", required=True)
     p = users.add_parser(
@@ -275,6 +446,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = edi.add_parser("parse", help="print an X12 file as JSON")
     p.add_argument("file")
     p.set_defaults(func=_cmd_edi_parse)
+
+    eligibility = sub.add_parser("eligibility", help="270/271 eligibility").add_subparsers(
+        dest="eligibility_command", required=True
+    )
+    p = eligibility.add_parser(
+        "send",
+        help="write one 270 asking about claims' patients on their dates of service",
+        description="Write a 270 to the outbound folder with one inquiry per claim (its "
+        "payer, member and date of service, service type 30) and record each by its trace "
+        "number, so the payer's 271 finds its claim. Exit 0 when every claim was asked about, "
+        "1 when some could not be (each is named), 2 when nothing was written.",
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--claims", help="claim ids, separated by commas")
+    which.add_argument("--held", action="store_true", help="every claim held before submission")
+    p.set_defaults(func=_cmd_eligibility_send)
 
     p = sub.add_parser(
         "check",
@@ -299,6 +486,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to reach Temporal")
     p.set_defaults(func=_cmd_check)
 
+    spikes = sub.add_parser("spikes", help="denial spike alerts").add_subparsers(
+        dest="spikes_command", required=True
+    )
+    p = spikes.add_parser(
+        "check",
+        help="run the daily denial spike check once (opens supervisor work items; safe to repeat)",
+        description="Compare each payer's denial rate per category over the 7 days before "
+        "DATE with the 90 days before those (Fisher's exact test, one-sided; alert when "
+        "p < 0.001, at least 5 denials and 1.5 times the baseline rate) and open a work "
+        "item in the escalations queue for each new spike. The worker runs the same check "
+        "every day at 06:00 practice time.",
+    )
+    p.add_argument("--date", help="the practice day to check as of (default: today)")
+    p.set_defaults(func=_cmd_spikes_check)
+
+    statements = sub.add_parser("statements", help="patient statements").add_subparsers(
+        dest="statements_command", required=True
+    )
+    p = statements.add_parser(
+        "run",
+        help="render every due patient statement into one folder and record them as sent",
+        description="Render every statement the accounts' cycles marked due as a PDF into "
+        "one folder (default var/statements/<batch id>/), record each as sent and tell its "
+        "account (its next reminder counts from today). Safe to repeat: a statement is "
+        "rendered into one batch only; a run that could not record some finishes them next "
+        "time. Exit 0 when all were recorded, 1 when some wait for the next run, 2 when "
+        "nothing could be done.",
+    )
+    p.add_argument("--out", help="the folder to render into (default var/statements/<batch>/)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="render the due statements for review only: nothing is recorded or sent",
+    )
+    p.set_defaults(func=_cmd_statements_run)
+
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True
     )
@@ -310,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands that create or open the local data files under var/.
-_MAKE_VAR_PRIVATE = {"up", "migrate", "worker", "web"}
+_MAKE_VAR_PRIVATE = {"up", "migrate", "worker", "web", "statements"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from denialflow.models.db import get_engine, session_scope
 from denialflow.models.reference import add_supervisors_to_their_queues
 from denialflow.models.tables import Claim, Queue, QueueMembership, User
 from denialflow.settings import Settings
+from denialflow.store.patient_accounts import assign_accounts
 from denialflow.workflows.claim_client import ActionRefused, act, post_remittance, submit_claim
 from denialflow.workflows.client import connect
 
@@ -219,6 +220,8 @@ async def seed_demo(settings: Settings, claims: int = 300, force: bool = False) 
     engine = get_engine(settings.effective_database_url)
     with session_scope(engine) as session:
         install_demo_users(session)
+        # Claims recorded before patient accounts existed get their guarantor's account.
+        assign_accounts(session)
     if _has_claims(engine) and not force:
         return 0
     client = await connect(settings.temporal_address, settings.temporal_namespace)

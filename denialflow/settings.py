@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -72,6 +73,30 @@ class Settings(BaseSettings):
     # The practice's own clock: "today", "due today" and the times on every page are
     # read in this zone (deadlines are calendar dates in it).
     practice_timezone: str = Field(default="America/Chicago", alias="DENIALFLOW_TIMEZONE")
+    # Printed on patient statements: where patients call with questions.
+    practice_phone: str = Field(default="(217) 555-0100", alias="DENIALFLOW_PRACTICE_PHONE")
+    # Patient statement cycles (domain/patient/statement_cycle.py CyclePolicy): reminders
+    # this many days after the first statement ("30,60,90"), the final notice, the day a
+    # person reviews the account for collections, how long a partial payment holds the
+    # next step off, and the balance under which it is written off instead of billed.
+    statement_reminder_days: str = Field(
+        default="30,60,90", alias="DENIALFLOW_STATEMENT_REMINDER_DAYS"
+    )
+    statement_final_notice_day: int = Field(default=120, alias="DENIALFLOW_FINAL_NOTICE_DAY")
+    statement_collections_review_day: int = Field(
+        default=150, alias="DENIALFLOW_COLLECTIONS_REVIEW_DAY"
+    )
+    statement_after_payment_days: int = Field(
+        default=30, ge=1, alias="DENIALFLOW_STATEMENT_AFTER_PAYMENT_DAYS"
+    )
+    small_balance_threshold: Decimal = Field(
+        default=Decimal("5.00"), ge=0, alias="DENIALFLOW_SMALL_BALANCE"
+    )
+    # A statement asks to be paid within this many days of its date.
+    statement_pay_within_days: int = Field(default=30, ge=1, alias="DENIALFLOW_STATEMENT_PAY_DAYS")
+    # A payment plan's installment is missed when it is still unpaid this many practice
+    # days after its due date (each plan keeps the value it was set up with).
+    plan_grace_days: int = Field(default=10, ge=0, le=60, alias="DENIALFLOW_PLAN_GRACE_DAYS")
     submitter_id: str = Field(default="DENIALFLOW", alias="DENIALFLOW_SUBMITTER_ID")
     receiver_id: str = Field(default="CLEARINGHOUSE", alias="DENIALFLOW_RECEIVER_ID")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,10 +14,17 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from denialflow.activities.accounts import AccountActivities, AccountTeller
 from denialflow.activities.outbound import OutboundActivities
+from denialflow.activities.payment_plans import PlanActivities
 from denialflow.activities.projection import ProjectionActivities
+from denialflow.activities.spikes import DailyCheckActivities
+from denialflow.reports.spikes import run_spike_check
 from denialflow.settings import Settings, get_settings
+from denialflow.workflows.account import AccountWorkflow
 from denialflow.workflows.claim import ClaimWorkflow
+from denialflow.workflows.daily_checks import DailyChecksWorkflow
+from denialflow.workflows.payment_plan import PaymentPlanWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +39,13 @@ MAX_CACHED_WORKFLOWS = Settings.model_fields["max_cached_workflows"].default
 # every cached claim; the sandbox still isolates every other module a workflow imports.
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "denialflow.domain", "denialflow.workflows.claim_contract", "denialflow.workflows.claim"
+        "denialflow.domain",
+        "denialflow.workflows.claim_contract",
+        "denialflow.workflows.claim",
+        "denialflow.workflows.account_contract",
+        "denialflow.workflows.account",
+        "denialflow.workflows.payment_plan_contract",
+        "denialflow.workflows.payment_plan",
     )
 )
 
@@ -51,16 +65,37 @@ def build_worker(
     """The claim workflows and their activities. `projection` replaces the database
     writer (a fault test's, which dies at the worst moment); the extras and `options`
     are the benchmark's baselines and diagnostics, on a worker otherwise as shipped."""
+    settings = settings or get_settings()
     projection = projection or ProjectionActivities(engine)
-    outbound = OutboundActivities(engine, settings or get_settings())
+    if projection.teller is None:
+        # A claim's patient balance changing tells its account (statement cycles); the
+        # signal goes out on the loop the worker runs on.
+        with contextlib.suppress(RuntimeError):  # built outside a loop: no statements
+            loop = asyncio.get_running_loop()
+            projection.teller = AccountTeller(client, engine, settings, loop, task_queue)
+    outbound = OutboundActivities(engine, settings)
+    daily = DailyCheckActivities(engine, run_spike_check)
+    accounts = AccountActivities(engine, settings)
+    plans = PlanActivities(engine, settings)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ClaimWorkflow, *extra_workflows],
+        workflows=[
+            ClaimWorkflow,
+            DailyChecksWorkflow,
+            AccountWorkflow,
+            PaymentPlanWorkflow,
+            *extra_workflows,
+        ],
         activities=[
             projection.project_claim,
             outbound.write_status_inquiry,
             outbound.send_claim_revision,
+            outbound.send_to_next_payer,
+            daily.run_daily_checks,
+            accounts.apply_account_effects,
+            accounts.write_off_small_balance,
+            plans.apply_plan_effects,
             *extra_activities,
         ],
         workflow_runner=options.pop("workflow_runner", SANDBOX),
@@ -90,6 +125,7 @@ async def run_worker(
         projection=projection,
     )
     log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    await _start_daily_checks(client, settings)
     inbound = asyncio.create_task(
         watch_inbound(
             settings.inbound, IngestContext(client, engine, settings), settings.inbound_poll_seconds
@@ -100,6 +136,19 @@ async def run_worker(
         await worker.run()
     finally:
         inbound.cancel()
+
+
+async def _start_daily_checks(client: Client, settings: Settings) -> None:
+    """The practice's one daily-checks workflow (denial spikes at 06:00 practice time),
+    started unless it is running; every replica asks, the first one starts it."""
+    from temporalio.service import RPCError
+
+    from denialflow.workflows.daily_checks_client import ensure_daily_checks
+
+    try:
+        await ensure_daily_checks(client, settings.task_queue, settings.practice_timezone)
+    except RPCError as err:  # the claims still run; the next start tries again
+        log.warning("could not start the daily checks workflow: %s", err)
 
 
 def _compile_package() -> None:

@@ -29,6 +29,7 @@ WRITE_OFF_REASONS: tuple[tuple[str, str], ...] = (
     ("bad_debt", "Bad debt"),
     ("administrative", "Administrative"),
     ("charity", "Charity / financial assistance"),
+    ("financial_assistance", "Financial assistance (sliding-scale discount)"),
 )
 WRITE_OFF_LIMITS: dict[Role, Decimal] = {
     Role.SPECIALIST: Decimal("100.00"),

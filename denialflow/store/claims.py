@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, delete, select
 
-from denialflow.domain.claim_machine import WORKFLOW_KINDS
+from denialflow.domain.claim_machine import WORKFLOW_KINDS, current_coverage
 from denialflow.domain.claim_state import ClaimState, WorkItemSnapshot, workflow_id
 from denialflow.domain.rules.deadlines import (
     first_follow_up_at,
@@ -42,6 +43,8 @@ from denialflow.models.tables import (
     Remittance,
     WorkItem,
 )
+from denialflow.store.coverages import coverage_steps
+from denialflow.store.patient_accounts import account_for_claim
 from denialflow.store.projection import ITEM_FIELDS
 
 
@@ -99,6 +102,8 @@ def record_claim(
     # Lines and diagnoses reference the claim row, so it must exist first on PostgreSQL.
     session.flush()
     add_lines(session, claim.id, claim.lines, claim.diagnoses)
+    # The guarantor's account, found or opened now, carries the claim's patient balance.
+    account_for_claim(session, session.get(Claim, claim.id))  # type: ignore[arg-type]
     session.add(
         ClaimEvent(
             claim_id=claim.id,
@@ -221,6 +226,7 @@ def claim_state(claim: Claim, open_items: list[WorkItem] = ()) -> ClaimState:  #
         paid=claim.paid,
         contractual=claim.contractual,
         patient_responsibility=claim.patient_responsibility,
+        patient_paid=claim.patient_paid,
         written_off=claim.written_off,
         appeal_level=claim.appeal_level,
         appeal_deadline=claim.appeal_deadline,
@@ -242,16 +248,31 @@ def finished_claim_state(session: Session, claim_id: str) -> tuple[ClaimState, P
         select(func.max(ClaimEvent.seq)).where(ClaimEvent.workflow_id == workflow_id(claim_id))
     ).one()
     keys = session.exec(select(Remittance.key).where(Remittance.claim_id == claim_id)).all()
+    steps = coverage_steps(session, claim_id)
     state = claim_state(claim).model_copy(
         update={
+            "coverages": steps,
+            "coverage": current_coverage(steps, claim.payer_id),
             "acknowledged": True,
             "appeal_deadline": None,
             "next_follow_up_at": None,
             "seq": last_seq or 0,
             "seen_keys": list(keys),
+            "patient_payments": patient_payments_taken(session, claim_id),
         }
     )
     return state, rules
+
+
+def patient_payments_taken(session: Session, claim_id: str) -> dict[str, Decimal]:
+    """The patient payments the claim's workflow took (key -> amount), read from the
+    timeline its projections wrote, so a rebuilt workflow never takes one twice."""
+    events = session.exec(
+        select(ClaimEvent.data).where(
+            ClaimEvent.claim_id == claim_id, ClaimEvent.event == "patient_payment_posted"
+        )
+    ).all()
+    return {str(d["key"]): Decimal(str(d["amount"])) for d in events if d.get("key")}
 
 
 def open_claim_state(session: Session, claim_id: str) -> tuple[ClaimState, PayerRules]:
@@ -293,10 +314,14 @@ def open_claim_state(session: Session, claim_id: str) -> tuple[ClaimState, Payer
     for item in state.items.values():
         item.level2_at = level2_due_at(item.due_at, rules)
     denial = state.open_item(WorkItemKind.DENIAL)
+    steps = coverage_steps(session, claim_id)
     state = state.model_copy(
         update={
+            "coverages": steps,
+            "coverage": current_coverage(steps, claim.payer_id),
             "seq": max(last_event or 0, last_note or 0),
             "seen_keys": [r.key for r in remits],
+            "patient_payments": patient_payments_taken(session, claim_id),
             "decision_date": decided[-1] if decided else None,
             "denied_category": denial.category if denial is not None else None,
         }

@@ -14,18 +14,27 @@ from denialflow.web import db_unavailable
 from denialflow.web.deps import CsrfRejected, Forbidden, NotFound, NotSignedIn
 from denialflow.web.rendering import is_htmx
 from denialflow.web.routers import (
+    accounts,
     admin,
     api,
+    appeals,
+    assistance,
     audit,
     claims,
     codec,
+    complaints,
     corrections,
+    eligibility,
     eobs,
     files,
     health,
     login,
+    patient_refunds,
+    payment_plans,
     queue,
+    reports,
     search,
+    statements,
     team,
     unmatched,
 )
@@ -107,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue,
         claims,
         corrections,
+        eligibility,
+        appeals,
         search,
         team,
         admin,
@@ -114,8 +125,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files,
         eobs,
         unmatched,
+        accounts,
+        patient_refunds,
+        statements,
+        payment_plans,
+        assistance,
+        complaints,
         api,
         codec,
+        reports,
     ):
         app.include_router(module.router)
 

@@ -26,6 +26,7 @@ SHIPPED = [
     "bad_debt",
     "administrative",
     "charity",
+    "financial_assistance",
 ]
 
 
@@ -115,8 +116,8 @@ async def test_reasons_are_added_renamed_retired_and_reordered(harness: Harness,
         )
         assert retired.status_code == 200 and "charity retired" in text(retired)
 
-        # Past the retired charity, then past administrative.
-        for _ in range(2):
+        # Past financial_assistance, the retired charity, then administrative.
+        for _ in range(3):
             up = await http.post(
                 f"{URL}/reasons/provider_error/move", data={"csrf_token": csrf, "direction": "up"}
             )
@@ -140,7 +141,7 @@ async def test_reasons_are_added_renamed_retired_and_reordered(harness: Harness,
         assert row is not None and not row.active  # ...but kept for past write-offs
         view = write_off_reason(session, "bad_debt")
         assert view is not None and view.label == "Uncollectable"
-    order = [*SHIPPED[:5], "provider_error", "administrative"]
+    order = [*SHIPPED[:5], "provider_error", "administrative", "financial_assistance"]
     assert codes(harness) == order
 
     (add,) = audits(harness, "write_off_reason_added")
@@ -153,10 +154,10 @@ async def test_reasons_are_added_renamed_retired_and_reordered(harness: Harness,
         "after": {"label": "Uncollectable"},
     } in changes
     assert {"code": "charity", "before": {"active": True}, "after": {"active": False}} in changes
-    first_move, second_move = audits(harness, "write_off_reasons_reordered")
-    assert first_move.detail["before"][-3:] == ["administrative", "charity", "provider_error"]
-    assert first_move.detail["after"][-3:] == ["administrative", "provider_error", "charity"]
-    assert second_move.detail["after"][-3:] == ["provider_error", "administrative", "charity"]
+    _past_fa, first_move, second_move = audits(harness, "write_off_reasons_reordered")
+    assert first_move.detail["before"][-4:-1] == ["administrative", "charity", "provider_error"]
+    assert first_move.detail["after"][-4:-1] == ["administrative", "provider_error", "charity"]
+    assert second_move.detail["after"][-4:-1] == ["provider_error", "administrative", "charity"]
 
 
 async def test_the_last_offered_reason_cannot_be_retired(harness: Harness, web: str) -> None:

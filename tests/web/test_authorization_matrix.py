@@ -57,6 +57,13 @@ EXPECTED: list[tuple[frozenset[str] | None, str, frozenset[str] | str]] = [
     (None, "/queue.csv", WORKERS),  # the queue's export: whoever sees the queue
     (None, "/claims", WORKERS),
     (None, "/search", WORKERS),
+    # Patient accounts and their payments: whoever works claims (a payment is taken at
+    # any desk), as the claim pages.
+    # Finishing a patient refund item: supervisors and members of the patient queue
+    # (sam is one; a specialist outside it gets 403 from the handler).
+    (None, "/accounts/{account_id}/refunds", WORKERS),
+    (None, "/accounts", WORKERS),
+    (None, "/payments", WORKERS),
     (None, "/team", SUPERVISORS),
     (None, "/escalations", SUPERVISORS),
     (None, "/admin", ADMINS),
@@ -69,7 +76,21 @@ EXPECTED: list[tuple[frozenset[str] | None, str, frozenset[str] | str]] = [
     # Unmatched payments and refunds: supervisors and admins, and specialists who are
     # members of the unmatched or refunds queue (sam is not).
     (None, "/unmatched", OPERATIONS),
+    # Patient statements: supervisors, and specialists of the patient queue (sam is one).
+    (None, "/statements", WORKERS),
+    # A claim-less patient item (a complaint, a missed plan installment) opens its account.
+    (None, "/patient-work", WORKERS),
     (None, "/status", OPERATIONS),
+    # Reports: every role, each seeing what its role may (a specialist their own work).
+    (None, "/reports/productivity", SIGNED_IN),
+    (None, "/reports/productivity.csv", SIGNED_IN),
+    # ...and their queues' aging; the money reports are for supervisors and admins.
+    (None, "/reports/aging", SIGNED_IN),
+    (None, "/reports/aging.csv", SIGNED_IN),
+    # A denial spike is the supervisors' to resolve; admins may read it.
+    (frozenset({"POST"}), "/reports/spikes/*", SUPERVISORS),
+    (None, "/reports", OPERATIONS),
+    (None, "/reports.csv", OPERATIONS),
     # The Temporal UI's codec server: decrypted payloads are PHI, for admins only.
     (None, "/codec", ADMINS),
     # The API: integrations (supervisors' and admins' tokens) create claims; the rest
@@ -88,6 +109,11 @@ def rule_for(method: str, path: str) -> frozenset[str] | str | None:
             continue
         if prefix == "/":
             if path == "/":
+                return who
+            continue
+        if prefix.endswith("/*"):
+            # A method-specific rule for everything below a path (written "/path/*").
+            if path.startswith(prefix[:-1]):
                 return who
             continue
         if path == prefix or path.startswith(prefix + "/"):

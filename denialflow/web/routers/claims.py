@@ -48,7 +48,11 @@ from denialflow.store import revisions
 from denialflow.store.claims import claim_state
 from denialflow.store.write_offs import write_off_limit, write_off_reason, write_off_reasons
 from denialflow.web.access import read_only_reason
-from denialflow.web.deps import Forbidden, SessionDep, TemporalDep, Viewer, Worker, audit_denied
+from denialflow.web.claim_access import actor_of, claim_machine
+from denialflow.web.claim_access import load_claim as _load_visible
+from denialflow.web.coverage_view import coverage_views
+from denialflow.web.deps import SessionDep, TemporalDep, Viewer, Worker
+from denialflow.web.eligibility_view import WRITTEN, eligibility_view, written_flash
 from denialflow.web.pending import act_or_pend, pending_for_page
 from denialflow.web.queries import can_see_claim, explain_priority
 from denialflow.web.rendering import is_htmx
@@ -147,19 +151,11 @@ def claim_context(
     now = _now()
     today = now.date()
     payer = session.get(Payer, claim.payer_id)
-    rules = PayerRules.model_validate(payer.rules) if payer and payer.rules else PayerRules()
-    open_items = session.exec(
-        select(WorkItem)
-        .where(WorkItem.claim_id == claim.id, WorkItem.state != WorkItemState.CLOSED.value)
-        .order_by(col(WorkItem.priority).desc(), WorkItem.id)
-    ).all()
     # The claim machine the workflow runs judges what this page offers: one set of rules.
     # Reassigning is the team page's, so it is not offered here.
-    machine = ClaimMachine(claim_state(claim, list(open_items)), rules)
+    machine, open_items = claim_machine(session, claim)
     person = (
-        Actor(username=viewer.username, role=Role(viewer.role))
-        if viewer is not None
-        else Actor(username="viewer", role=Role.SPECIALIST)
+        actor_of(viewer) if viewer is not None else Actor(username="viewer", role=Role.SPECIALIST)
     )
     items = [
         ItemView(
@@ -198,7 +194,7 @@ def claim_context(
         "claim": claim,
         "payer": payer,
         "status_label": claim.status.replace("_", " "),
-        "payer_balance": claim.balance - claim.patient_responsibility,
+        "payer_balance": claim.balance - (claim.patient_responsibility - claim.patient_paid),
         "missed": [
             f.removeprefix("missed:").replace("_", " ")
             for f in claim.flags
@@ -214,6 +210,8 @@ def claim_context(
             .order_by(ClaimDiagnosis.position)
         ).all(),
         "remittances": _remittances(session, claim.id),
+        "coverages": coverage_views(session, claim),
+        "eligibility": eligibility_view(session, claim),
         "timeline": story,
         "appeals": appeals_filed(story),
         # Times in the practice's zone: the templates ask with the request they render.
@@ -246,26 +244,6 @@ def _not_found(request: Request, claim_id: str) -> HTMLResponse:
     )
 
 
-def _load_visible(
-    request: Request, session: Session, viewer: Viewer, claim_id: str
-) -> Claim | None:
-    """The claim, or None when unknown. Every worker may read any claim (GET); changing
-    one (any other method) is for those who may act on it, and anyone else gets
-    Forbidden (audited) saying why the claim is read only for them."""
-    claim = session.get(Claim, claim_id)
-    if claim is None:
-        return None
-    if request.method in ("GET", "HEAD"):
-        allowed, why = can_see_claim(session, viewer, claim_id, read_only=True), ""
-    else:
-        why = read_only_reason(session, viewer, claim_id)
-        allowed = not why
-    if not allowed:
-        audit_denied(session, viewer.username, request, "forbidden")
-        raise Forbidden(why or f"Claim {claim_id} is not yours to open.")
-    return claim
-
-
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 async def claim_page(
     request: Request, claim_id: str, session: SessionDep, temporal: TemporalDep, viewer: Worker
@@ -281,6 +259,9 @@ async def claim_page(
     sent = request.query_params.get("sent", "")
     if sent.isdigit():
         flash = f"Corrected claim sent (revision {sent}): it waits on the payer again."
+    asked = request.query_params.get("asked", "")
+    if WRITTEN.match(asked):
+        flash = written_flash(asked)
     context = claim_context(session, claim, flash, viewer)
     context["pending"] = await pending_for_page(temporal, session, claim_id)
     return templates.TemplateResponse(request, "pages/claim.html", context)
@@ -353,7 +334,7 @@ def _action_from_form(kind: str, form: Any, viewer: Viewer) -> ActionIn:
     try:
         return ActionIn(
             kind=kind,  # type: ignore[arg-type]  # checked against ACTIONS by the caller
-            by=Actor(username=viewer.username, role=Role(viewer.role)),
+            by=actor_of(viewer),
             work_item_id=work_item_id,
             expected_version=_int(form, "expected_version", "the item's version", required=True),
             level=_int(form, "level", "appeal level") if kind == "appeal_filed" else None,

@@ -1,0 +1,220 @@
+"""Patients' complaints and questions: logged from the account page ("Log a complaint or
+question": the message, how it came, whether to pause statements as a dispute), each on
+its own page with the answer form; resolving records the answer and resumes statements
+if the complaint paused them (posting/patient_complaints.py).
+
+Work items that belong to no claim but to an account (a complaint, a missed plan
+installment) are reached from the queues through /patient-work/<item id>.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from denialflow.models.tables import AuditEvent, PatientAccount, PatientComplaint
+from denialflow.posting.patient_complaints import (
+    ComplaintRefused,
+    open_complaint,
+    resolve_complaint,
+)
+from denialflow.store.patient_accounts import ACCOUNT_ID
+from denialflow.store.patient_complaints import CHANNELS, complaint_of_item
+from denialflow.store.payment_plans import account_of_item
+from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep, Worker
+from denialflow.web.forms.common import form_strings
+from denialflow.web.patient_care_view import account_not_found
+from denialflow.web.templating import templates
+
+router = APIRouter(tags=["accounts"], include_in_schema=False)
+
+
+def _account(session: Session, account_id: str) -> PatientAccount | None:
+    return session.get(PatientAccount, account_id) if ACCOUNT_ID.match(account_id) else None
+
+
+def _audit(session: Session, viewer: Worker, action: str, **detail: Any) -> None:
+    session.add(
+        AuditEvent(at=datetime.now(UTC), actor=viewer.username, action=action, detail=detail)
+    )
+    session.commit()
+
+
+def _new_page(
+    request: Request,
+    account: PatientAccount,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "pages/complaint.html",
+        {"a": account, "c": None, "form": form, "errors": errors, "channels": CHANNELS},
+        status_code=status,
+    )
+
+
+def _complaint_page(
+    request: Request,
+    account: PatientAccount,
+    complaint: PatientComplaint,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    flash: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "pages/complaint.html",
+        {
+            "a": account,
+            "c": complaint,
+            "form": form or {},
+            "errors": errors or {},
+            "channels": CHANNELS,
+            "flash": flash,
+        },
+        status_code=status,
+    )
+
+
+@router.post("/accounts/{account_id}/complaints", response_class=HTMLResponse)
+async def log_complaint(
+    request: Request,
+    account_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    viewer: Worker,
+) -> Response:
+    account = _account(session, account_id)
+    if account is None:
+        return account_not_found(request, account_id)
+    values = form_strings(await request.form())
+    try:
+        complaint = await open_complaint(
+            temporal,
+            request.app.state.engine,
+            account.id,
+            values,
+            viewer.username,
+            datetime.now(settings.tz).date(),
+            settings,
+        )
+    except ComplaintRefused as err:
+        return _new_page(request, account, values, err.errors, 422)
+    return RedirectResponse(
+        f"/accounts/{account.id}/complaints/{complaint.id}?done=logged", status_code=303
+    )
+
+
+def _load(
+    session: Session, account_id: str, complaint_id: int
+) -> tuple[PatientAccount | None, PatientComplaint | None]:
+    account = _account(session, account_id)
+    complaint = session.get(PatientComplaint, complaint_id) if account else None
+    if complaint is not None and account is not None and complaint.account_id != account.id:
+        complaint = None
+    return account, complaint
+
+
+def _no_complaint(request: Request, account_id: str, complaint_id: int) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "pages/error.html",
+        {
+            "status": 404,
+            "title": "No such complaint",
+            "message": f"Account {account_id!r} has no complaint {complaint_id}: nothing was "
+            "shown or changed.",
+        },
+        status_code=404,
+    )
+
+
+@router.get("/accounts/{account_id}/complaints/{complaint_id}", response_class=HTMLResponse)
+def complaint_page(
+    request: Request, account_id: str, complaint_id: int, session: SessionDep, viewer: Worker
+) -> HTMLResponse:
+    account, complaint = _load(session, account_id, complaint_id)
+    if account is None:
+        return account_not_found(request, account_id)
+    if complaint is None:
+        return _no_complaint(request, account_id, complaint_id)
+    _audit(session, viewer, "patient_complaint_viewed", account=account.id, complaint=complaint_id)
+    done = request.query_params.get("done", "")
+    flash = {
+        "logged": "Logged: the complaint is in the patient queue"
+        + (" and statements are paused." if complaint.paused_cycle else "."),
+        "resolved": "Resolved: the answer is recorded"
+        + (" and statements resume." if complaint.paused_cycle else "."),
+    }.get(done, "")
+    return _complaint_page(request, account, complaint, flash=flash)
+
+
+@router.post(
+    "/accounts/{account_id}/complaints/{complaint_id}/resolve", response_class=HTMLResponse
+)
+async def resolve(
+    request: Request,
+    account_id: str,
+    complaint_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    viewer: Worker,
+) -> Response:
+    account, complaint = _load(session, account_id, complaint_id)
+    if account is None:
+        return account_not_found(request, account_id)
+    if complaint is None:
+        return _no_complaint(request, account_id, complaint_id)
+    values = form_strings(await request.form())
+    try:
+        await resolve_complaint(
+            temporal,
+            request.app.state.engine,
+            account.id,
+            complaint_id,
+            values,
+            viewer.username,
+            datetime.now(settings.tz).date(),
+            settings,
+        )
+    except ComplaintRefused as err:
+        return _complaint_page(
+            request, account, complaint, form=values, errors=err.errors, status=422
+        )
+    return RedirectResponse(
+        f"/accounts/{account.id}/complaints/{complaint_id}?done=resolved", status_code=303
+    )
+
+
+@router.get("/patient-work/{item_id}")
+def patient_work(request: Request, item_id: str, viewer: Worker) -> Response:
+    """Where an account's work item (no claim) is done: a complaint's page, or the
+    payment plan's."""
+    complaint = complaint_of_item(item_id)
+    if complaint is not None:
+        return RedirectResponse(
+            f"/accounts/{complaint[0]}/complaints/{complaint[1]}", status_code=303
+        )
+    plan = account_of_item(item_id)
+    if plan is not None:
+        return RedirectResponse(f"/accounts/{plan[0]}/plan", status_code=303)
+    return templates.TemplateResponse(
+        request,
+        "pages/error.html",
+        {
+            "status": 404,
+            "title": "No such work",
+            "message": f"{item_id!r} is not a patient account's work item.",
+        },
+        status_code=404,
+    )

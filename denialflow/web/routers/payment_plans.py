@@ -1,0 +1,247 @@
+"""An account's payment plan: set one up (the form, then the schedule shown to check and
+adjust, then confirm), see where it stands installment by installment, take a payment
+toward it, or cancel it.
+
+Every refusal names its field and changes nothing (posting/payment_plans.py). Every view
+and change is audited with the account id, never a name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from denialflow.models.tables import AuditEvent, PatientAccount
+from denialflow.posting.patient_payments import METHODS
+from denialflow.posting.payment_plans import (
+    PlanFormRefused,
+    PlanPreview,
+    account_balance,
+    cancel,
+    create_plan,
+    pay_toward_plan,
+    preview_plan,
+)
+from denialflow.store.patient_accounts import ACCOUNT_ID
+from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep, Worker
+from denialflow.web.forms.common import form_strings
+from denialflow.web.patient_care_view import account_not_found, care_view
+from denialflow.web.templating import templates
+
+router = APIRouter(tags=["accounts"], include_in_schema=False)
+
+
+def _today(settings: Any) -> date:
+    return datetime.now(settings.tz).date()
+
+
+def _page(
+    request: Request,
+    session: Session,
+    account: PatientAccount,
+    today: date,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    preview: PlanPreview | None = None,
+    pay_form: dict[str, str] | None = None,
+    pay_errors: dict[str, str] | None = None,
+    flash: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "pages/payment_plan.html",
+        {
+            "a": account,
+            "care": care_view(session, account.id, today),
+            "owes": account_balance(session, account.id),
+            "form": form or {},
+            "errors": errors or {},
+            "preview": preview,
+            "pay_form": pay_form
+            or {"key": f"ui:{uuid.uuid4()}", "method": "card", "received_on": today.isoformat()},
+            "pay_errors": pay_errors or {},
+            "methods": METHODS,
+            "flash": flash,
+            "today": today.isoformat(),
+        },
+        status_code=status,
+    )
+
+
+def _account(session: Session, account_id: str) -> PatientAccount | None:
+    return session.get(PatientAccount, account_id) if ACCOUNT_ID.match(account_id) else None
+
+
+def _audit(session: Session, viewer: Worker, action: str, **detail: Any) -> None:
+    session.add(
+        AuditEvent(at=datetime.now(UTC), actor=viewer.username, action=action, detail=detail)
+    )
+    session.commit()
+
+
+FLASHES = {
+    "created": "Payment plan set up: statements are paused while it runs.",
+    "paid": "Payment posted toward the plan.",
+    "cancelled": "Cancel asked: the plan ends and statements resume.",
+}
+
+
+@router.get("/accounts/{account_id}/plan", response_class=HTMLResponse)
+def plan_page(
+    request: Request,
+    account_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: Worker,
+) -> HTMLResponse:
+    account = _account(session, account_id)
+    if account is None:
+        return account_not_found(request, account_id)
+    _audit(session, viewer, "payment_plan_viewed", account=account.id)
+    flash = FLASHES.get(request.query_params.get("done", ""), "")
+    return _page(request, session, account, _today(settings), flash=flash)
+
+
+@router.post("/accounts/{account_id}/plan/preview", response_class=HTMLResponse)
+async def plan_preview(
+    request: Request,
+    account_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: Worker,
+) -> HTMLResponse:
+    """The schedule the form asks for, to check and adjust; nothing is saved."""
+    account = _account(session, account_id)
+    if account is None:
+        return account_not_found(request, account_id)
+    values = form_strings(await request.form())
+    today = _today(settings)
+    try:
+        preview = preview_plan(session, account.id, values, today)
+    except PlanFormRefused as err:
+        return _page(request, session, account, today, form=values, errors=err.errors, status=422)
+    return _page(request, session, account, today, form=values, preview=preview)
+
+
+@router.post("/accounts/{account_id}/plan", response_class=HTMLResponse)
+async def plan_confirm(
+    request: Request,
+    account_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    viewer: Worker,
+) -> Response:
+    account = _account(session, account_id)
+    if account is None:
+        return account_not_found(request, account_id)
+    values = form_strings(await request.form())
+    today = _today(settings)
+    try:
+        await create_plan(
+            temporal, request.app.state.engine, account.id, values, viewer.username, today, settings
+        )
+    except PlanFormRefused as err:
+        session.expire_all()
+        preview = None
+        if "schedule" in err.errors or any(k.startswith(("amount_", "due_")) for k in err.errors):
+            # The schedule as the person confirmed it comes back with the problem.
+            try:
+                preview = preview_plan(session, account.id, values, today)
+            except PlanFormRefused:
+                preview = None
+        status = 503 if "temporal" in err.errors else 422
+        return _page(
+            request,
+            session,
+            account,
+            today,
+            form=values,
+            errors=err.errors,
+            preview=preview,
+            status=status,
+        )
+    return RedirectResponse(f"/accounts/{account.id}/plan?done=created", status_code=303)
+
+
+@router.post("/accounts/{account_id}/plan/payments", response_class=HTMLResponse)
+async def plan_payment(
+    request: Request,
+    account_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    viewer: Worker,
+) -> Response:
+    account = _account(session, account_id)
+    if account is None:
+        return account_not_found(request, account_id)
+    values = form_strings(await request.form())
+    today = _today(settings)
+    if not values.get("key", "").startswith("ui:"):
+        values["key"] = f"ui:{uuid.uuid4()}"
+    try:
+        outcome = await pay_toward_plan(
+            temporal,
+            request.app.state.engine,
+            account.id,
+            values,
+            viewer.username,
+            today,
+            settings.task_queue,
+        )
+    except PlanFormRefused as err:
+        return _page(
+            request,
+            session,
+            account,
+            today,
+            pay_form=values,
+            pay_errors=err.errors,
+            status=422,
+        )
+    session.expire_all()
+    if not outcome.posted:
+        return _page(
+            request,
+            session,
+            account,
+            today,
+            pay_form=values,
+            pay_errors={"temporal": outcome.message},
+            status=202,
+        )
+    return RedirectResponse(f"/accounts/{account.id}/plan?done=paid", status_code=303)
+
+
+@router.post("/accounts/{account_id}/plan/cancel", response_class=HTMLResponse)
+async def plan_cancel(
+    request: Request,
+    account_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    viewer: Worker,
+) -> Response:
+    account = _account(session, account_id)
+    if account is None:
+        return account_not_found(request, account_id)
+    values = form_strings(await request.form())
+    try:
+        await cancel(
+            temporal,
+            request.app.state.engine,
+            account.id,
+            viewer.username,
+            values.get("reason", ""),
+        )
+    except PlanFormRefused as err:
+        return _page(request, session, account, _today(settings), errors=err.errors, status=422)
+    return RedirectResponse(f"/accounts/{account.id}/plan?done=cancelled", status_code=303)
