@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"__init__", "__main__", "procs", "worker", "workflows"}
+NOT_BENCHMARKS = {"__init__", "__main__", "procs", "report_data", "worker", "workflows"}
 
 
 def benchmarks() -> list[str]:
