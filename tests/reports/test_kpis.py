@@ -194,8 +194,9 @@ def test_each_drill_down_lists_exactly_what_its_number_counts(ledger: Engine) ->
     ]
     assert [row[0] for row in _listed(ledger, "unclean")] == ["K-REJ"]
     assert [row[0] for row in _listed(ledger, "ar_over_90")] == ["K-DUP"]
+    # Listed by the day the appeal was filed: 10 days after the denial of 2026-01-19.
     assert [(row[0], row[3]) for row in _listed(ledger, "appeals")] == [
-        ("K-APPEAL", date(2026, 1, 19))
+        ("K-APPEAL", date(2026, 1, 29))
     ]
     # The payer filter applies to the lists as to the numbers.
     medicare = ReportFilter(Q1.start, Q1.end, payer_id="medicare")
