@@ -51,6 +51,8 @@ class DailyCheckResult(BaseModel):
     pairs_checked: int = 0
     spikes: int = 0
     opened: list[str] = []
+    # Claim-less work items escalated this run (they have no workflow to do it).
+    escalated: list[str] = []
 
 
 @workflow.defn(name=WORKFLOW_NAME)
