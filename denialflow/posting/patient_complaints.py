@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from denialflow.domain.types import ZERO
 from denialflow.models.db import session_scope
-from denialflow.models.tables import AuditEvent, PatientAccount, PatientComplaint
+from denialflow.models.tables import AuditEvent, PatientComplaint
+from denialflow.posting.account_forms import FormRefused, account_balance, account_for_form
 from denialflow.settings import Settings
-from denialflow.store.patient_accounts import open_balances
 from denialflow.store.patient_complaints import (
     CHANNELS,
     MAX_ANSWER,
@@ -38,21 +38,30 @@ NO_TEMPORAL = (
 )
 
 
-class ComplaintRefused(ValueError):
+class ComplaintRefused(FormRefused):
     """field -> message (each starts with the field's label); nothing changed."""
 
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(self.errors.values()))
 
-
-def _account(session: Session, account_id: str) -> PatientAccount:
-    account = session.get(PatientAccount, account_id.strip().upper()) if account_id else None
-    if account is None:
-        raise ComplaintRefused(
-            {"account_id": f"Account: there is no account {account_id.strip()!r}"}
+async def _tell_cycle(
+    client: Client | None,
+    account_id: str,
+    kind: Literal["paused", "resumed"],
+    today: date,
+    settings: Settings | None,
+    *,
+    unreachable: Mapping[str, str],
+    no_answer: Mapping[str, str],
+) -> None:
+    """Pause or resume the account's statement cycle as a dispute, before anything is
+    written: if the workflow cannot be told, the complaint stays as it was."""
+    if client is None:
+        raise ComplaintRefused(unreachable)
+    try:
+        await tell_account(
+            client, account_id, AccountEvent(kind=kind, why="dispute", on=today), settings
         )
-    return account
+    except RPCError:
+        raise ComplaintRefused(no_answer) from None
 
 
 def check_complaint(values: Mapping[str, str]) -> tuple[str, str, bool]:
@@ -87,21 +96,14 @@ async def open_complaint(
     """Log the complaint and open its work item; with `pause`, the statement cycle is
     paused as a dispute first (if that fails, nothing is logged)."""
     with Session(engine) as session:
-        account = _account(session, account_id)
-        owed = sum((b.amount for b in open_balances(session, account.id)), ZERO)
+        account = account_for_form(session, account_id, ComplaintRefused)
+        owed = account_balance(session, account.id)
     message, channel, pause = check_complaint(values)
     if pause:
-        if client is None:
-            raise ComplaintRefused({"pause": f"Pause statements: {NO_TEMPORAL}"})
-        try:
-            await tell_account(
-                client,
-                account.id,
-                AccountEvent(kind="paused", why="dispute", on=today),
-                settings,
-            )
-        except RPCError:
-            raise ComplaintRefused({"pause": f"Pause statements: {NO_TEMPORAL}"}) from None
+        refused = {"pause": f"Pause statements: {NO_TEMPORAL}"}
+        await _tell_cycle(
+            client, account.id, "paused", today, settings, unreachable=refused, no_answer=refused
+        )
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         complaint = record_complaint(
@@ -139,7 +141,7 @@ async def resolve_complaint(
     the statement cycle resumes it."""
     answer = values.get("answer", "").strip()
     with Session(engine) as session:
-        account = _account(session, account_id)
+        account = account_for_form(session, account_id, ComplaintRefused)
         complaint = session.get(PatientComplaint, complaint_id)
         if complaint is None or complaint.account_id != account.id:
             raise ComplaintRefused(
@@ -169,27 +171,21 @@ async def resolve_complaint(
             {"answer": f"Answer: {len(answer)} characters; at most {MAX_ANSWER}"}
         )
     if paused:
-        if client is None:
-            raise ComplaintRefused(
-                {
-                    "answer": "Temporal is not reachable, so statements cannot resume: "
-                    "nothing was recorded. Try again in a moment."
-                }
-            )
-        try:
-            await tell_account(
-                client,
-                account.id,
-                AccountEvent(kind="resumed", why="dispute", on=today),
-                settings,
-            )
-        except RPCError:
-            raise ComplaintRefused(
-                {
-                    "answer": "Temporal did not answer, so statements cannot resume: nothing "
-                    "was recorded. Try again in a moment."
-                }
-            ) from None
+        await _tell_cycle(
+            client,
+            account.id,
+            "resumed",
+            today,
+            settings,
+            unreachable={
+                "answer": "Temporal is not reachable, so statements cannot resume: "
+                "nothing was recorded. Try again in a moment."
+            },
+            no_answer={
+                "answer": "Temporal did not answer, so statements cannot resume: nothing "
+                "was recorded. Try again in a moment."
+            },
+        )
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         row = session.get(PatientComplaint, complaint_id)

@@ -36,6 +36,7 @@ from denialflow.domain.patient.payment_plan import (
 from denialflow.domain.types import ZERO
 from denialflow.models.db import session_scope
 from denialflow.models.tables import AuditEvent, PatientAccount, PaymentPlan
+from denialflow.posting.account_forms import FormRefused, account_balance, account_for_form
 from denialflow.posting.patient_payments import (
     PaymentIn,
     PaymentRefused,
@@ -46,7 +47,6 @@ from denialflow.posting.patient_payments import (
 )
 from denialflow.posting.plan_payments import payment_toward_plan, plan_payment_refusal
 from denialflow.settings import Settings, get_settings
-from denialflow.store.patient_accounts import open_balances
 from denialflow.store.payment_plans import active_plan, schedule_json, watch_state
 from denialflow.workflows.account_client import AccountEvent, tell_account
 from denialflow.workflows.payment_plan_client import cancel_plan, start_plan
@@ -56,13 +56,9 @@ log = logging.getLogger(__name__)
 NO_TEMPORAL = "Temporal is not reachable: nothing was saved. Try again in a moment."
 
 
-class PlanFormRefused(ValueError):
+class PlanFormRefused(FormRefused):
     """A plan, or a payment toward one, that cannot be taken as given: field -> message
     (each starts with the field's label); nothing changed."""
-
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(self.errors.values()))
 
 
 @dataclass(frozen=True)
@@ -99,17 +95,7 @@ def _refusal(refused: PlanRefused) -> dict[str, str]:
 
 
 def _account(session: Session, account_id: str) -> PatientAccount:
-    account = session.get(PatientAccount, account_id.strip().upper()) if account_id else None
-    if account is None:
-        raise PlanFormRefused(
-            {"account_id": f"Account: there is no account {account_id.strip()!r}"}
-        )
-    return account
-
-
-def account_balance(session: Session, account_id: str) -> Decimal:
-    """What the patient owes on the account: the plan's balance."""
-    return sum((b.amount for b in open_balances(session, account_id)), ZERO)
+    return account_for_form(session, account_id, PlanFormRefused)
 
 
 def _no_active_plan(session: Session, account: PatientAccount) -> None:

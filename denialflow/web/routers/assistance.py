@@ -10,15 +10,11 @@ account, the year and the discount.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session
 
 from denialflow.domain.types import Actor
-from denialflow.models.tables import AuditEvent, PatientAccount
+from denialflow.models.tables import PatientAccount
 from denialflow.posting.financial_assistance import (
     ApplyOutcome,
     ScreeningFormRefused,
@@ -26,11 +22,10 @@ from denialflow.posting.financial_assistance import (
     apply_assistance,
     screen_account,
 )
-from denialflow.store.patient_accounts import ACCOUNT_ID
 from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep, Worker
 from denialflow.web.forms.common import form_strings
 from denialflow.web.patient_care_view import account_not_found
-from denialflow.web.templating import templates
+from denialflow.web.patient_pages import account_page, audit, find_account, practice_today
 
 router = APIRouter(tags=["accounts"], include_in_schema=False)
 
@@ -45,33 +40,20 @@ def _page(
     outcome: ApplyOutcome | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    return account_page(
         request,
         "pages/assistance.html",
-        {
-            "a": account,
-            "form": form,
-            "errors": errors or {},
-            "view": view,
-            "outcome": outcome,
-        },
-        status_code=status,
+        account,
+        form=form,
+        errors=errors,
+        status=status,
+        view=view,
+        outcome=outcome,
     )
-
-
-def _account(session: Session, account_id: str) -> PatientAccount | None:
-    return session.get(PatientAccount, account_id) if ACCOUNT_ID.match(account_id) else None
 
 
 def _figures(values: dict[str, str]) -> dict[str, str]:
     return {k: values.get(k, "") for k in ("household", "income")}
-
-
-def _audit(session: Session, viewer: Worker, action: str, **detail: Any) -> None:
-    session.add(
-        AuditEvent(at=datetime.now(UTC), actor=viewer.username, action=action, detail=detail)
-    )
-    session.commit()
 
 
 @router.post("/accounts/{account_id}/assistance/screen", response_class=HTMLResponse)
@@ -84,15 +66,15 @@ async def screen(
 ) -> HTMLResponse:
     """The household's place on the sliding scale and the discount it would give;
     nothing is written off or recorded."""
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     if account is None:
         return account_not_found(request, account_id)
     values = _figures(form_strings(await request.form()))
     try:
-        view = screen_account(session, account.id, values, datetime.now(settings.tz).date())
+        view = screen_account(session, account.id, values, practice_today(settings))
     except ScreeningFormRefused as err:
         return _page(request, account, form=values, errors=err.errors, status=422)
-    _audit(session, viewer, "financial_assistance_screened", account=account.id)
+    audit(session, viewer, "financial_assistance_screened", account=account.id)
     return _page(request, account, form=values, view=view)
 
 
@@ -105,7 +87,7 @@ async def apply(
     temporal: TemporalDep,
     viewer: Worker,
 ) -> HTMLResponse:
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     if account is None:
         return account_not_found(request, account_id)
     values = _figures(form_strings(await request.form()))
@@ -116,7 +98,7 @@ async def apply(
             account.id,
             values,
             Actor(username=viewer.username, role=viewer.role),
-            datetime.now(settings.tz).date(),
+            practice_today(settings),
         )
     except ScreeningFormRefused as err:
         status = 503 if "temporal" in err.errors else 422

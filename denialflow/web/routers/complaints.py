@@ -9,39 +9,25 @@ installment) are reached from the queues through /patient-work/<item id>.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from denialflow.models.tables import AuditEvent, PatientAccount, PatientComplaint
+from denialflow.models.tables import PatientAccount, PatientComplaint
 from denialflow.posting.patient_complaints import (
     ComplaintRefused,
     open_complaint,
     resolve_complaint,
 )
-from denialflow.store.patient_accounts import ACCOUNT_ID
 from denialflow.store.patient_complaints import CHANNELS, complaint_of_item
 from denialflow.store.payment_plans import account_of_item
 from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep, Worker
 from denialflow.web.forms.common import form_strings
 from denialflow.web.patient_care_view import account_not_found
+from denialflow.web.patient_pages import account_page, audit, find_account, practice_today
 from denialflow.web.templating import templates
 
 router = APIRouter(tags=["accounts"], include_in_schema=False)
-
-
-def _account(session: Session, account_id: str) -> PatientAccount | None:
-    return session.get(PatientAccount, account_id) if ACCOUNT_ID.match(account_id) else None
-
-
-def _audit(session: Session, viewer: Worker, action: str, **detail: Any) -> None:
-    session.add(
-        AuditEvent(at=datetime.now(UTC), actor=viewer.username, action=action, detail=detail)
-    )
-    session.commit()
 
 
 def _new_page(
@@ -51,11 +37,15 @@ def _new_page(
     errors: dict[str, str],
     status: int,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    return account_page(
         request,
         "pages/complaint.html",
-        {"a": account, "c": None, "form": form, "errors": errors, "channels": CHANNELS},
-        status_code=status,
+        account,
+        form=form,
+        errors=errors,
+        status=status,
+        c=None,
+        channels=CHANNELS,
     )
 
 
@@ -69,18 +59,16 @@ def _complaint_page(
     flash: str = "",
     status: int = 200,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    return account_page(
         request,
         "pages/complaint.html",
-        {
-            "a": account,
-            "c": complaint,
-            "form": form or {},
-            "errors": errors or {},
-            "channels": CHANNELS,
-            "flash": flash,
-        },
-        status_code=status,
+        account,
+        form=form,
+        errors=errors,
+        status=status,
+        c=complaint,
+        channels=CHANNELS,
+        flash=flash,
     )
 
 
@@ -93,7 +81,7 @@ async def log_complaint(
     temporal: TemporalDep,
     viewer: Worker,
 ) -> Response:
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     if account is None:
         return account_not_found(request, account_id)
     values = form_strings(await request.form())
@@ -104,7 +92,7 @@ async def log_complaint(
             account.id,
             values,
             viewer.username,
-            datetime.now(settings.tz).date(),
+            practice_today(settings),
             settings,
         )
     except ComplaintRefused as err:
@@ -117,7 +105,7 @@ async def log_complaint(
 def _load(
     session: Session, account_id: str, complaint_id: int
 ) -> tuple[PatientAccount | None, PatientComplaint | None]:
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     complaint = session.get(PatientComplaint, complaint_id) if account else None
     if complaint is not None and account is not None and complaint.account_id != account.id:
         complaint = None
@@ -147,7 +135,7 @@ def complaint_page(
         return account_not_found(request, account_id)
     if complaint is None:
         return _no_complaint(request, account_id, complaint_id)
-    _audit(session, viewer, "patient_complaint_viewed", account=account.id, complaint=complaint_id)
+    audit(session, viewer, "patient_complaint_viewed", account=account.id, complaint=complaint_id)
     done = request.query_params.get("done", "")
     flash = {
         "logged": "Logged: the complaint is in the patient queue"
@@ -184,7 +172,7 @@ async def resolve(
             complaint_id,
             values,
             viewer.username,
-            datetime.now(settings.tz).date(),
+            practice_today(settings),
             settings,
         )
     except ComplaintRefused as err:

@@ -9,14 +9,13 @@ and change is audited with the account id, never a name.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from denialflow.models.tables import AuditEvent, PatientAccount
+from denialflow.models.tables import PatientAccount
 from denialflow.posting.patient_payments import METHODS
 from denialflow.posting.payment_plans import (
     PlanFormRefused,
@@ -27,17 +26,12 @@ from denialflow.posting.payment_plans import (
     pay_toward_plan,
     preview_plan,
 )
-from denialflow.store.patient_accounts import ACCOUNT_ID
 from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep, Worker
 from denialflow.web.forms.common import form_strings
 from denialflow.web.patient_care_view import account_not_found, care_view
-from denialflow.web.templating import templates
+from denialflow.web.patient_pages import account_page, audit, find_account, practice_today
 
 router = APIRouter(tags=["accounts"], include_in_schema=False)
-
-
-def _today(settings: Any) -> date:
-    return datetime.now(settings.tz).date()
 
 
 def _page(
@@ -54,36 +48,23 @@ def _page(
     flash: str = "",
     status: int = 200,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    return account_page(
         request,
         "pages/payment_plan.html",
-        {
-            "a": account,
-            "care": care_view(session, account.id, today),
-            "owes": account_balance(session, account.id),
-            "form": form or {},
-            "errors": errors or {},
-            "preview": preview,
-            "pay_form": pay_form
-            or {"key": f"ui:{uuid.uuid4()}", "method": "card", "received_on": today.isoformat()},
-            "pay_errors": pay_errors or {},
-            "methods": METHODS,
-            "flash": flash,
-            "today": today.isoformat(),
-        },
-        status_code=status,
+        account,
+        form=form,
+        errors=errors,
+        status=status,
+        care=care_view(session, account.id, today),
+        owes=account_balance(session, account.id),
+        preview=preview,
+        pay_form=pay_form
+        or {"key": f"ui:{uuid.uuid4()}", "method": "card", "received_on": today.isoformat()},
+        pay_errors=pay_errors or {},
+        methods=METHODS,
+        flash=flash,
+        today=today.isoformat(),
     )
-
-
-def _account(session: Session, account_id: str) -> PatientAccount | None:
-    return session.get(PatientAccount, account_id) if ACCOUNT_ID.match(account_id) else None
-
-
-def _audit(session: Session, viewer: Worker, action: str, **detail: Any) -> None:
-    session.add(
-        AuditEvent(at=datetime.now(UTC), actor=viewer.username, action=action, detail=detail)
-    )
-    session.commit()
 
 
 FLASHES = {
@@ -101,12 +82,12 @@ def plan_page(
     settings: SettingsDep,
     viewer: Worker,
 ) -> HTMLResponse:
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     if account is None:
         return account_not_found(request, account_id)
-    _audit(session, viewer, "payment_plan_viewed", account=account.id)
+    audit(session, viewer, "payment_plan_viewed", account=account.id)
     flash = FLASHES.get(request.query_params.get("done", ""), "")
-    return _page(request, session, account, _today(settings), flash=flash)
+    return _page(request, session, account, practice_today(settings), flash=flash)
 
 
 @router.post("/accounts/{account_id}/plan/preview", response_class=HTMLResponse)
@@ -118,11 +99,11 @@ async def plan_preview(
     viewer: Worker,
 ) -> HTMLResponse:
     """The schedule the form asks for, to check and adjust; nothing is saved."""
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     if account is None:
         return account_not_found(request, account_id)
     values = form_strings(await request.form())
-    today = _today(settings)
+    today = practice_today(settings)
     try:
         preview = preview_plan(session, account.id, values, today)
     except PlanFormRefused as err:
@@ -139,11 +120,11 @@ async def plan_confirm(
     temporal: TemporalDep,
     viewer: Worker,
 ) -> Response:
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     if account is None:
         return account_not_found(request, account_id)
     values = form_strings(await request.form())
-    today = _today(settings)
+    today = practice_today(settings)
     try:
         await create_plan(
             temporal, request.app.state.engine, account.id, values, viewer.username, today, settings
@@ -180,11 +161,11 @@ async def plan_payment(
     temporal: TemporalDep,
     viewer: Worker,
 ) -> Response:
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     if account is None:
         return account_not_found(request, account_id)
     values = form_strings(await request.form())
-    today = _today(settings)
+    today = practice_today(settings)
     if not values.get("key", "").startswith("ui:"):
         values["key"] = f"ui:{uuid.uuid4()}"
     try:
@@ -198,27 +179,16 @@ async def plan_payment(
             settings.task_queue,
         )
     except PlanFormRefused as err:
-        return _page(
-            request,
-            session,
-            account,
-            today,
-            pay_form=values,
-            pay_errors=err.errors,
-            status=422,
-        )
-    session.expire_all()
-    if not outcome.posted:
-        return _page(
-            request,
-            session,
-            account,
-            today,
-            pay_form=values,
-            pay_errors={"temporal": outcome.message},
-            status=202,
-        )
-    return RedirectResponse(f"/accounts/{account.id}/plan?done=paid", status_code=303)
+        pay_errors, status = err.errors, 422
+    else:
+        session.expire_all()
+        if outcome.posted:
+            return RedirectResponse(f"/accounts/{account.id}/plan?done=paid", status_code=303)
+        # Saved but still applying: the page says why rather than claiming it was paid.
+        pay_errors, status = {"temporal": outcome.message}, 202
+    return _page(
+        request, session, account, today, pay_form=values, pay_errors=pay_errors, status=status
+    )
 
 
 @router.post("/accounts/{account_id}/plan/cancel", response_class=HTMLResponse)
@@ -230,7 +200,7 @@ async def plan_cancel(
     temporal: TemporalDep,
     viewer: Worker,
 ) -> Response:
-    account = _account(session, account_id)
+    account = find_account(session, account_id)
     if account is None:
         return account_not_found(request, account_id)
     values = form_strings(await request.form())
@@ -243,5 +213,7 @@ async def plan_cancel(
             values.get("reason", ""),
         )
     except PlanFormRefused as err:
-        return _page(request, session, account, _today(settings), errors=err.errors, status=422)
+        return _page(
+            request, session, account, practice_today(settings), errors=err.errors, status=422
+        )
     return RedirectResponse(f"/accounts/{account.id}/plan?done=cancelled", status_code=303)
