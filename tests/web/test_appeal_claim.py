@@ -21,6 +21,7 @@ from denialflow.models.tables import (
     PayerAppealAddress,
 )
 from denialflow.outbound.appeal_packets import letter_pdf
+from denialflow.posting.patient_payments import practice_today
 from tests.pdf_text import pdf_text
 from tests.web.conftest import sign_in
 from tests.workflows.conftest import Harness
@@ -99,7 +100,7 @@ async def test_filing_an_appeal_sends_one_packet_with_the_letter_and_its_enclosu
                 "expected_version": version.group(1),
                 "enclose": str(attachment.id),
                 "method": "fax",
-                "sent_on": (await harness.today()).isoformat(),
+                "sent_on": practice_today().isoformat(),
                 "reference": "FAX-CONF-889",
             },
         )
@@ -196,7 +197,7 @@ async def test_no_appeal_address_means_no_letter_and_nothing_filed(
                 "csrf_token": csrf,
                 "level": "1",
                 "method": "mail",
-                "sent_on": (await harness.today()).isoformat(),
+                "sent_on": practice_today().isoformat(),
             },
         )
         assert filed.status_code == 422
@@ -212,7 +213,7 @@ async def test_a_lost_level_opens_the_next_level_from_the_appeal_page(
     await set_address(web)
     async with httpx.AsyncClient(base_url=web) as http:
         csrf = await sign_in(http, "sam")
-        today = (await harness.today()).isoformat()
+        today = practice_today().isoformat()
         filed = await http.post(
             "/claims/AP-4/appeal",
             data={"csrf_token": csrf, "level": "1", "method": "mail", "sent_on": today},

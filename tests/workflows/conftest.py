@@ -30,11 +30,20 @@ from denialflow.domain.types import (
     Role,
 )
 from denialflow.models.db import session_scope
-from denialflow.models.tables import Claim, ClaimEvent, Payer, WorkItem
+from denialflow.models.tables import (
+    Claim,
+    ClaimEvent,
+    PatientAccount,
+    Payer,
+    PaymentPlan,
+    WorkItem,
+)
 from denialflow.settings import Settings
 from denialflow.worker import build_worker
+from denialflow.workflows.account_contract import workflow_id as account_workflow_id
 from denialflow.workflows.claim_client import act, post_remittance, submit_claim
 from denialflow.workflows.client import wait_idle
+from denialflow.workflows.payment_plan_contract import workflow_id as plan_workflow_id
 from tests.conftest import eventually
 
 
@@ -98,8 +107,18 @@ class Harness:
         # without its worker would hold time still for every later test.
         # Terminating a workflow in the middle of a task can leave the test server's
         # time-skipping lock held, so let every workflow finish what it is doing first.
-        for handle in self.started:
-            with contextlib.suppress(RPCError):  # already completed is fine
+        handles = list(self.started)
+        # The workflows the claims started on their own: each account's statement cycle
+        # and each payment plan (their pending activities would hold time still too).
+        with Session(self.engine) as session:
+            accounts = session.exec(select(PatientAccount.id)).all()
+            plans = session.exec(select(PaymentPlan.id)).all()
+        handles += [self.client.get_workflow_handle(account_workflow_id(a)) for a in accounts]
+        handles += [
+            self.client.get_workflow_handle(plan_workflow_id(p)) for p in plans if p is not None
+        ]
+        for handle in handles:
+            with contextlib.suppress(RPCError):  # already completed, or never started
                 await wait_idle(handle)
                 await handle.terminate("test finished")
 
