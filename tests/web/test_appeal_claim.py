@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from pathlib import Path
 
 import httpx
 from PIL import Image
 from sqlmodel import Session, select
 
+from denialflow.domain.rules.deadlines import appeal_deadline
+from denialflow.models.payer_profiles import default_profiles
 from denialflow.models.tables import (
     AppealLetterTemplate,
     AppealPacket,
@@ -233,9 +236,18 @@ async def test_a_lost_level_opens_the_next_level_from_the_appeal_page(
         )
         assert decided.status_code == 200
         assert "Decision recorded: level 1 appeal lost" in decided.text
-        assert "file the level 2 appeal by" in decided.text
-        # The next level's letter is offered.
-        assert "Second-level appeal" in decided.text
+        # Level 2's deadline counts from the letter's date. The claim's clock is the test
+        # server's, which earlier tests in the session may have moved past it: then the
+        # page must say the deadline passed instead of offering the next level.
+        rules = next(p.rules for p in default_profiles() if p.id == "commercial-uhc")
+        level2 = appeal_deadline(date.fromisoformat(today), 2, rules)
+        assert level2 is not None
+        if await harness.today() <= level2:
+            assert "file the level 2 appeal by" in decided.text
+            # The next level's letter is offered.
+            assert "Second-level appeal" in decided.text
+        else:
+            assert f"the level 2 appeal deadline passed on {level2}" in decided.text
     claim = harness.claim("AP-4")
     assert (claim.status, claim.appeal_level) == ("denied", 1)
     item = await harness.wait_item("AP-4", "denial")
