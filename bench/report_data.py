@@ -98,7 +98,8 @@ from denialflow.models.tables import (
     User,
     WorkItem,
 )
-from denialflow.store import summaries
+from denialflow.settings import get_settings
+from denialflow.store import report_facts, summaries, work_summaries
 from denialflow.store.claims import record_claim
 from denialflow.store.projection import _item_values, apply_projection
 
@@ -1180,9 +1181,13 @@ def generate(
         _fix_sequences(engine)
         with engine.begin() as conn:
             t1 = time.perf_counter()
+            # What production keeps on the rows as each step is written, found from them.
+            report_facts.derive(conn, get_settings().tz)
+            work_summaries.derive(conn, get_settings().tz)
             summaries.rebuild(conn)
             progress(
-                f"  {engine.dialect.name}: summaries rebuilt in {time.perf_counter() - t1:.1f}s"
+                f"  {engine.dialect.name}: report facts and summaries rebuilt in "
+                f"{time.perf_counter() - t1:.1f}s"
             )
         with engine.connect() as conn:
             found = list(summaries.check(conn))

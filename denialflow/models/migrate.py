@@ -6,9 +6,17 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Set on the connection by a migration that needs the report facts and summaries found
+# again from the rows (env.py does it once, at the head).
+REBUILD_REPORTS = "denialflow.rebuild_reports"
+
+
+def rebuild_reports_after(connection: Connection) -> None:
+    """Called by a migration: rebuild the report facts and summaries once all have run."""
+    connection.info[REBUILD_REPORTS] = True
 
 
 def alembic_config() -> Config:

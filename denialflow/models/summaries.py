@@ -1,5 +1,5 @@
-"""Keeping the report summaries (claim_summary, remittance_summary, write_off_summary)
-equal to the sums over the rows they add up.
+"""Keeping the report summaries (claim_summary, remittance_summary, payment_lag_summary,
+write_off_summary) equal to the sums over the rows they add up.
 
 Every flush that inserts, changes or deletes a Claim, a Remittance or a write-off event
 adds the difference it makes to its summary row, in the same transaction: the summaries
@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
 
+from denialflow.domain.rules.adjudication import FIRST_PASS_STAGES, PAID_OUTCOMES
 from denialflow.domain.types import ZERO
 
 _installed = False
@@ -42,6 +43,7 @@ CLAIM_SUMS = (
     "insurance_ar",
     "patient_ar",
     "credit",
+    "unclean",
 )
 # The Claim columns a summary row depends on: their old values are loaded when they are
 # set (active history), so a change's difference is known even on an expired object.
@@ -56,6 +58,7 @@ CLAIM_INPUTS = (
     "patient_responsibility",
     "patient_paid",
     "balance",
+    "unclean",
 )
 REMIT_KEY = ("decision_date", "payer_id", "stage", "outcome", "denial_category", "denial_reason")
 REMIT_SUMS = (
@@ -65,6 +68,12 @@ REMIT_SUMS = (
     "contractual",
     "patient_responsibility",
     "denied_amount",
+    "appealed",
+    "appeal_days",
+    "resolved",
+    "resolution_days",
+    "recovered_count",
+    "recovered",
 )
 REMIT_INPUTS = (
     "claim_id",
@@ -74,7 +83,13 @@ REMIT_INPUTS = (
     "contractual",
     "patient_responsibility",
     "denied_amount",
+    "sent_on",
+    "appealed_on",
+    "resolved_on",
+    "recovered",
 )
+LAG_KEY = ("decision_date", "payer_id", "days")
+LAG_SUMS = ("answers",)
 WRITE_OFF_KEY = ("day", "payer_id", "reason_code", "patient", "denial_category")
 WRITE_OFF_SUMS = ("write_offs", "amount")
 WRITE_OFF_EVENTS = ("written_off", "write_off_reversed")
@@ -107,6 +122,7 @@ def claim_contribution(values: dict[str, Any]) -> Contribution | None:
         max(balance - owes, ZERO),
         max(min(owes, balance), ZERO),
         min(balance, ZERO),
+        1 if values.get("unclean") else 0,
     )
     return key, sums
 
@@ -119,8 +135,35 @@ def remittance_contribution(values: dict[str, Any]) -> Contribution | None:
     if values.get("decision_date") is None or not values.get("outcome"):
         return None
     key = tuple(values.get(name) or "" for name in REMIT_KEY[1:])
-    sums = (1, *(_money(values.get(name)) for name in REMIT_SUMS[1:]))
-    return (values["decision_date"], *key), sums
+    decided = values["decision_date"]
+    recovered = _money(values.get("recovered"))
+    sums = (
+        1,
+        *(_money(values.get(name)) for name in REMIT_SUMS[1:6]),
+        *_days_to(values.get("appealed_on"), decided),
+        *_days_to(values.get("resolved_on"), decided),
+        1 if recovered != ZERO else 0,
+        recovered,
+    )
+    return (decided, *key), sums
+
+
+def _days_to(later: date | None, decided: date) -> tuple[int, int]:
+    """(1, days from the decision to `later`, none below 0), or (0, 0) when not yet."""
+    if later is None:
+        return 0, 0
+    return 1, max((later - decided).days, 0)
+
+
+def lag_contribution(values: dict[str, Any]) -> Contribution | None:
+    """A first answer that paid adds one answer at its days from the submission it
+    answered (payment_lag_summary)."""
+    if remittance_contribution(values) is None or values.get("sent_on") is None:
+        return None
+    if values["stage"] not in FIRST_PASS_STAGES or values["outcome"] not in PAID_OUTCOMES:
+        return None
+    days = (values["decision_date"] - values["sent_on"]).days
+    return (values["decision_date"], values["payer_id"], days), (1,)
 
 
 def write_off_contribution(
@@ -154,6 +197,9 @@ def install() -> None:
     for name in REMIT_INPUTS:
         event.listen(getattr(Remittance, name), "set", _noop, active_history=True)
     event.listen(Session, "after_flush", _after_flush)
+    from denialflow.models import work_summaries
+
+    work_summaries.install()
     _installed = True
 
 
@@ -161,7 +207,7 @@ def _noop(target: Any, value: Any, oldvalue: Any, initiator: Any) -> None:
     """A listener only so SQLAlchemy loads the old value before a set."""
 
 
-def _values(obj: Any, names: Iterable[str], *, old: bool) -> dict[str, Any]:
+def values_of(obj: Any, names: Iterable[str], *, old: bool) -> dict[str, Any]:
     from sqlalchemy import inspect
 
     state = inspect(obj)
@@ -185,6 +231,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         Claim,
         ClaimEvent,
         ClaimSummary,
+        PaymentLagSummary,
         Remittance,
         RemittanceSummary,
         WriteOffSummary,
@@ -192,6 +239,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
 
     claims: dict[tuple, list] = defaultdict(lambda: [0] * len(CLAIM_SUMS))
     remits: dict[tuple, list] = defaultdict(lambda: [0] * len(REMIT_SUMS))
+    lags: dict[tuple, list] = defaultdict(lambda: [0] * len(LAG_SUMS))
     write_offs: dict[tuple, list] = defaultdict(lambda: [0] * len(WRITE_OFF_SUMS))
 
     def add(into: dict, found: Contribution | None, sign: int) -> None:
@@ -202,32 +250,37 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         for i, value in enumerate(sums):
             row[i] += value * sign
 
+    def add_remittance(values: dict[str, Any], sign: int) -> None:
+        add(remits, remittance_contribution(values), sign)
+        add(lags, lag_contribution(values), sign)
+
     for obj in session.new:
         if isinstance(obj, Claim):
-            add(claims, claim_contribution(_values(obj, CLAIM_INPUTS, old=False)), 1)
+            add(claims, claim_contribution(values_of(obj, CLAIM_INPUTS, old=False)), 1)
         elif isinstance(obj, Remittance):
-            add(remits, remittance_contribution(_values(obj, REMIT_INPUTS, old=False)), 1)
+            add_remittance(values_of(obj, REMIT_INPUTS, old=False), 1)
         elif isinstance(obj, ClaimEvent) and obj.event in WRITE_OFF_EVENTS:
             payer = _payer_of(session, obj.claim_id)
             if payer is not None:
                 add(write_offs, write_off_contribution(obj.event, obj.data or {}, payer), 1)
     for obj in session.dirty:
         if isinstance(obj, Claim) and session.is_modified(obj):
-            add(claims, claim_contribution(_values(obj, CLAIM_INPUTS, old=True)), -1)
-            add(claims, claim_contribution(_values(obj, CLAIM_INPUTS, old=False)), 1)
+            add(claims, claim_contribution(values_of(obj, CLAIM_INPUTS, old=True)), -1)
+            add(claims, claim_contribution(values_of(obj, CLAIM_INPUTS, old=False)), 1)
         elif isinstance(obj, Remittance) and session.is_modified(obj):
-            add(remits, remittance_contribution(_values(obj, REMIT_INPUTS, old=True)), -1)
-            add(remits, remittance_contribution(_values(obj, REMIT_INPUTS, old=False)), 1)
+            add_remittance(values_of(obj, REMIT_INPUTS, old=True), -1)
+            add_remittance(values_of(obj, REMIT_INPUTS, old=False), 1)
     for obj in session.deleted:
         if isinstance(obj, Claim):
-            add(claims, claim_contribution(_values(obj, CLAIM_INPUTS, old=True)), -1)
+            add(claims, claim_contribution(values_of(obj, CLAIM_INPUTS, old=True)), -1)
         elif isinstance(obj, Remittance):
-            add(remits, remittance_contribution(_values(obj, REMIT_INPUTS, old=True)), -1)
+            add_remittance(values_of(obj, REMIT_INPUTS, old=True), -1)
 
     connection = session.connection()
-    _add_to(connection, ClaimSummary.__table__, CLAIM_KEY, CLAIM_SUMS, claims)
-    _add_to(connection, RemittanceSummary.__table__, REMIT_KEY, REMIT_SUMS, remits)
-    _add_to(connection, WriteOffSummary.__table__, WRITE_OFF_KEY, WRITE_OFF_SUMS, write_offs)
+    add_to(connection, ClaimSummary.__table__, CLAIM_KEY, CLAIM_SUMS, claims)
+    add_to(connection, RemittanceSummary.__table__, REMIT_KEY, REMIT_SUMS, remits)
+    add_to(connection, PaymentLagSummary.__table__, LAG_KEY, LAG_SUMS, lags)
+    add_to(connection, WriteOffSummary.__table__, WRITE_OFF_KEY, WRITE_OFF_SUMS, write_offs)
 
 
 def _payer_of(session: Session, claim_id: str) -> str | None:
@@ -243,7 +296,7 @@ def _payer_of(session: Session, claim_id: str) -> str | None:
     )
 
 
-def _add_to(
+def add_to(
     connection: Connection,
     table: Table,
     key_names: tuple[str, ...],

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, Numeric, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from denialflow.domain.types import ZERO
@@ -17,6 +17,19 @@ from denialflow.domain.types import ZERO
 
 def money_column(nullable: bool = False) -> Any:
     return Field(default=ZERO, sa_column=Column(Numeric(14, 2), nullable=nullable))
+
+
+def partial_indexes(name: str, day: str, where: str, postgresql: str | None = None) -> list:
+    """Two indexes of the few rows `where` holds, by `day` and by payer and `day`: a
+    drill-down's list of them over a range, with or without one payer (SQLite picks
+    a payer's whole index over a partial one that does not lead with the payer).
+    `where` as SQLAlchemy writes the query's condition in SQLite (`postgresql` when it
+    differs), or the planner will not see that the index covers it."""
+    pg = text(postgresql or where)
+    return [
+        Index(f"{name}_by_day", day, sqlite_where=text(where), postgresql_where=pg),
+        Index(f"{name}_by_payer", "payer_id", day, sqlite_where=text(where), postgresql_where=pg),
+    ]
 
 
 class Payer(SQLModel, table=True):
@@ -55,6 +68,8 @@ class Claim(SQLModel, table=True):
             sqlite_where=text("balance <> 0"),
             postgresql_where=text("balance <> 0"),
         ),
+        # The dashboard's list of claims that were not clean (a few in a hundred).
+        *partial_indexes("ix_claim_unclean", "service_date", "unclean = 1", "unclean"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -89,6 +104,10 @@ class Claim(SQLModel, table=True):
     next_follow_up_at: datetime | None = None
     appeal_deadline: date | None = None
     flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Not a clean claim (the dashboard's clean claim rate): rejected at the front door, or
+    # corrected or voided before the payer's first answer. Set once, never cleared
+    # (store/report_facts.py).
+    unclean: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     created_at: datetime
     updated_at: datetime
 
@@ -167,6 +186,9 @@ class Remittance(SQLModel, table=True):
         # The denial and payer reports' drill-down: one payer's answers in a date range.
         Index("ix_remittance_payer_decided", "payer_id", "decision_date"),
         Index("ix_remittance_decided", "decision_date"),
+        # The dashboard's lists of denials since appealed and underpayments since paid.
+        *partial_indexes("ix_remittance_appealed", "decision_date", "appealed_on IS NOT NULL"),
+        *partial_indexes("ix_remittance_recovered", "decision_date", "recovered <> 0"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -214,6 +236,20 @@ class Remittance(SQLModel, table=True):
     refund_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
     refunded_on: date | None = None
     resolution_note: str = ""
+    # What later happened to this answer, for the reports (store/report_facts.py keeps
+    # them): the claim's submission date it answered; for a denial, the practice day the
+    # claim was next appealed and next resolved; for an underpayment, what the payer paid
+    # on the claim's later remittances until its next underpayment.
+    sent_on: date | None = None
+    appealed_on: date | None = None
+    resolved_on: date | None = None
+    recovered: Decimal = money_column()
+    # Payment posting, for the productivity report (models/work_summaries.py keeps them):
+    # the practice day its 835 file came in, its claim's payer, and whether it was posted
+    # (matching no claim: resolved by a person) within 4 business days of that day.
+    received_on: date | None = None
+    claim_payer_id: str | None = Field(default=None, max_length=40)
+    posted_in_time: bool | None = None
 
 
 class RemittanceAdjustment(SQLModel, table=True):
@@ -350,6 +386,17 @@ class WorkItem(SQLModel, table=True):
         Index("ix_work_item_all_queues_open", "state", "priority"),
         # Productivity: the items closed in a date range.
         Index("ix_work_item_closed", "state", "closed_at"),
+        # Productivity's handling times (a median needs the values): the timed items
+        # closed in a range of practice days, read from the index alone.
+        Index(
+            "ix_work_item_handled",
+            "closed_on",
+            "payer_id",
+            "assignee",
+            "handling_seconds",
+            sqlite_where=text("handling_seconds IS NOT NULL"),
+            postgresql_where=text("handling_seconds IS NOT NULL"),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=80)
@@ -384,6 +431,21 @@ class WorkItem(SQLModel, table=True):
     escalation_multiplier: Decimal = Field(default=Decimal("1"), sa_column=Column(Numeric(6, 2)))
     priority: Decimal = Field(default=ZERO, sa_column=Column(Numeric(16, 2), nullable=False))
     updated_at: datetime
+    # What the productivity report counts, kept by the flush hook from the item and the
+    # timeline events and audits that name it (models/work_summaries.py): its claim's
+    # payer; the practice day of its work_item_opened event; its first Start work; its
+    # first action by a person (a call, an appeal...); the practice day it closed and the
+    # seconds from its first Start work to then; whether that first action (or its
+    # closing) came within 10 business days of the day it opened; its escalations, as
+    # [practice day, level] pairs.
+    payer_id: str | None = Field(default=None, max_length=40)
+    opened_on: date | None = None
+    started_at: datetime | None = None
+    acted_at: datetime | None = None
+    closed_on: date | None = None
+    handling_seconds: int | None = None
+    acted_in_time: bool | None = None
+    escalations: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class Note(SQLModel, table=True):
@@ -579,6 +641,7 @@ class ClaimSummary(SQLModel, table=True):
     insurance_ar: Decimal = money_column()  # what payers still owe
     patient_ar: Decimal = money_column()  # what patients still owe
     credit: Decimal = money_column()  # balances below zero: money owed back
+    unclean: int = _count()  # claims that were not clean (Claim.unclean)
 
     @classmethod
     def __declare_last__(cls) -> None:
@@ -604,6 +667,27 @@ class RemittanceSummary(SQLModel, table=True):
     contractual: Decimal = money_column()
     patient_responsibility: Decimal = money_column()
     denied_amount: Decimal = money_column()
+    # Denials (and underpayments, for appeals) since appealed / resolved, and the days it
+    # took (practice days from the decision date); underpayments with a later payment,
+    # and what those payments came to.
+    appealed: int = _count()
+    appeal_days: int = _count()
+    resolved: int = _count()
+    resolution_days: int = _count()
+    recovered_count: int = _count()
+    recovered: Decimal = money_column()
+
+
+class PaymentLagSummary(SQLModel, table=True):
+    """First answers that paid, per decision date, payer and days from the submission
+    they answered (the payer scorecards' days to pay, as a histogram)."""
+
+    __tablename__ = "payment_lag_summary"
+
+    decision_date: date = Field(primary_key=True)
+    payer_id: str = Field(primary_key=True, max_length=40)
+    days: int = Field(primary_key=True)
+    answers: int = _count()
 
 
 class WriteOffSummary(SQLModel, table=True):
@@ -619,6 +703,68 @@ class WriteOffSummary(SQLModel, table=True):
     denial_category: str = Field(primary_key=True, max_length=40)
     write_offs: int = _count()
     amount: Decimal = money_column()
+
+
+# The productivity report's summaries (models/work_summaries.py keeps them): "" stands for
+# nobody (no assignee) and for no payer (an item or a payment without a claim).
+
+
+class ClosedWorkSummary(SQLModel, table=True):
+    """Work items closed per practice day, holder and payer, and how many of them by
+    their due time."""
+
+    __tablename__ = "closed_work_summary"
+    # SQLite: the rows kept in key order, so a range of days is read in one pass.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    closed_on: date = Field(primary_key=True)
+    assignee: str = Field(primary_key=True, max_length=60)
+    payer_id: str = Field(primary_key=True, max_length=40)
+    closed: int = _count()
+    sla_met: int = _count()
+
+
+class EscalationSummary(SQLModel, table=True):
+    """Escalations per practice day, the item's home queue, holder and payer, and level."""
+
+    __tablename__ = "escalation_summary"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: date = Field(primary_key=True)
+    home_queue: str = Field(primary_key=True, max_length=60)
+    assignee: str = Field(primary_key=True, max_length=60)
+    payer_id: str = Field(primary_key=True, max_length=40)
+    level: int = Field(primary_key=True)
+    escalations: int = _count()
+
+
+class DenialWorkSummary(SQLModel, table=True):
+    """Denial work items per practice day opened, holder and payer: how many, and how
+    many were first acted on within 10 business days or after (the rest not yet)."""
+
+    __tablename__ = "denial_work_summary"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    opened_on: date = Field(primary_key=True)
+    assignee: str = Field(primary_key=True, max_length=60)
+    payer_id: str = Field(primary_key=True, max_length=40)
+    opened: int = _count()
+    on_time: int = _count()
+    late: int = _count()
+
+
+class PostingSummary(SQLModel, table=True):
+    """Remittance dollars (each counted by its size) per practice day their 835 came in
+    and payer: received, posted within 4 business days, posted later (the rest waits)."""
+
+    __tablename__ = "posting_summary"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    received_on: date = Field(primary_key=True)
+    payer_id: str = Field(primary_key=True, max_length=40)
+    received: Decimal = money_column()
+    on_time: Decimal = money_column()
+    late: Decimal = money_column()
 
 
 class AppealLetterTemplate(SQLModel, table=True):

@@ -37,6 +37,7 @@ from denialflow.domain.types import ZERO, WorkItemKind, WorkItemState
 from denialflow.models.db import session_scope
 from denialflow.models.tables import AuditEvent, PatientAccount, PatientPayment, WorkItem
 from denialflow.posting.patient_payments import REFUND_PREFIX, parse_day
+from denialflow.store import work_summaries
 
 REFUND_METHODS = {"check": "Check", "card_reversal": "Card reversal", "ach": "ACH"}
 MAX_REFERENCE = 80
@@ -269,6 +270,7 @@ def _conflict(item: WorkItem | None) -> str:
 
 def _take(session: Session, item: WorkItem, version: int, **values: Any) -> None:
     """Move the item on from `version`, only if no one else has (else a conflict)."""
+    values = {"version": version + 1, "updated_at": datetime.now(UTC), **values}
     done = session.connection().execute(
         update(WorkItem)
         .where(
@@ -276,13 +278,15 @@ def _take(session: Session, item: WorkItem, version: int, **values: Any) -> None
             col(WorkItem.version) == version,
             col(WorkItem.state).in_(OPEN_STATES),
         )
-        .values(version=version + 1, updated_at=datetime.now(UTC), **values)
+        .values(**values)
     )
     if done.rowcount != 1:
         session.rollback()
         with Session(session.get_bind()) as fresh:
             current = fresh.get(WorkItem, item.id)
         raise RefundRefused({"item": _conflict(current)}, conflict=True)
+    # The report facts and summaries follow the change (work_summaries).
+    work_summaries.written(item, values)
 
 
 def _history(item: WorkItem) -> list[str]:

@@ -58,6 +58,7 @@ from denialflow.models.tables import (
 from denialflow.posting.fees import FeeLookup
 from denialflow.posting.remit835 import claim_remittance, stored_payment
 from denialflow.posting.unmatched import Candidate, ClaimOnFile, PayerWrote, rank
+from denialflow.store import work_summaries
 from denialflow.workflows.claim_client import (
     ActionRefused,
     deliver_remittance,
@@ -343,6 +344,9 @@ def _take(
     session: Session, item_id: str, version: int, states: tuple[str, ...], **values: Any
 ) -> int:
     """Move the item from `version` on, only if no one else has; returns the new version."""
+    # Loaded first: the report facts and summaries follow the change (work_summaries).
+    item = session.get(WorkItem, item_id)
+    values = {"version": version + 1, "updated_at": _now(), **values}
     statement = (
         update(WorkItem)
         .where(
@@ -350,7 +354,7 @@ def _take(
             col(WorkItem.version) == version,
             col(WorkItem.state).in_(states),
         )
-        .values(version=version + 1, updated_at=_now(), **values)
+        .values(**values)
     )
     if session.connection().execute(statement).rowcount != 1:
         session.rollback()
@@ -361,6 +365,8 @@ def _take(
             f"Someone got there first: {state}. Nothing was changed; reload the page.",
             conflict=True,
         )
+    if item is not None:
+        work_summaries.written(item, values)
     return version + 1
 
 
@@ -507,13 +513,19 @@ def _give_back(engine: Engine, plan: _MatchPlan, row_type: Any, version: int) ->
     if plan.pending:
         return
     with session_scope(engine) as session:
-        session.connection().execute(
+        item = session.get(WorkItem, plan.item_id)
+        values = {
+            "version": plan.version,
+            "state": plan.previous_state,
+            "assignee": plan.previous_assignee,
+        }
+        given = session.connection().execute(
             update(WorkItem)
             .where(col(WorkItem.id) == plan.item_id, col(WorkItem.version) == version)
-            .values(
-                version=plan.version, state=plan.previous_state, assignee=plan.previous_assignee
-            )
+            .values(**values)
         )
+        if given.rowcount == 1 and item is not None:
+            work_summaries.written(item, values)
         session.connection().execute(
             update(row_type)
             .where(col(row_type.key) == key_of(plan.item_id), col(row_type.claim_id).is_(None))

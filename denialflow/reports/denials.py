@@ -36,7 +36,11 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlmodel import Session
 
 from denialflow.domain.rules import carc
-from denialflow.domain.rules.adjudication import DENIAL_OUTCOMES, FIRST_PASS_STAGES
+from denialflow.domain.rules.adjudication import (
+    DENIAL_OUTCOMES,
+    FIRST_PASS_STAGES,
+    PAID_OUTCOMES,
+)
 from denialflow.domain.types import ZERO, DenialCategory
 from denialflow.models.tables import Claim, Payer, Remittance, RemittanceSummary
 from denialflow.reports.period import ReportFilter, months
@@ -66,8 +70,6 @@ __all__ = [
 ANSWER_STAGES = ("initial", "resubmission", "appeal", "later")
 # Outcomes that decide a claim: what an "answer" is.
 ANSWER_OUTCOMES = ("paid", "underpaid", "partial", "denied")
-# Outcomes that paid with no denial reason ("paid answers").
-PAID_OUTCOMES = ("paid", "underpaid")
 
 # The stage choices of the page: query value -> (label, stages).
 STAGES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -1,11 +1,12 @@
 """The revenue-cycle KPIs of the dashboard, over a ReportFilter (a range of practice days
 and optionally one payer), with a month-by-month trend.
 
-Totals and trends are read from the summary tables (claim_summary, remittance_summary,
-write_off_summary), one GROUP BY per table over the range's days; the measures that need
-a claim's history (clean claims, days from a denial to its appeal or resolution,
-recovered underpayments) read the raw rows of the claims they count. `claim_rows` lists
-exactly the rows each number counts, for the drill-down.
+Every number is read from the summary tables (claim_summary, remittance_summary,
+write_off_summary), one GROUP BY per table over the range's days. The measures that
+follow a claim's history (clean claims, days from a denial to its appeal or resolution,
+recovered underpayments) are facts kept on the claim and remittance rows as the history
+happens (store/report_facts.py) and summed like the rest. `claim_rows` lists exactly the
+rows each number counts, for the drill-down.
 
 The definitions (DEFINITIONS says the same on the page):
 
@@ -45,9 +46,9 @@ The definitions (DEFINITIONS says the same on the page):
 - denial overturn rate: answers while appealed (stage `appeal`) that paid with no denial
   reason left (outcome `paid` or `underpaid`) / answers while appealed, decided in the
   range;
-- days from denial to appeal: for appeals filed in the range (a denial or underpayment
-  work item closed by filing an appeal), days from the decision date of the answer that
-  opened the item to the practice day the appeal was filed;
+- days from denial to appeal: for denials and underpayments (`denied`, `partial`,
+  `underpaid`) decided in the range and since appealed, practice days from the decision
+  date to the claim's next move to appealed;
 - days from denial to resolution: for denials (`denied`, `partial`) decided in the
   range, practice days from the decision date to the claim's next move to paid,
   closed, patient balance or voided; those not resolved yet are counted apart;
@@ -57,40 +58,39 @@ The definitions (DEFINITIONS says the same on the page):
   dollars are what the payer left unpaid on that answer (charge - paid - contractual -
   patient responsibility; a shortfall only our contract shows counts in the number, not
   in the dollars);
-- underpayments recovered: payments (net of reversals) on later remittances of those
-  claims, posted after the claim's first underpayment in the range.
+- underpayments recovered: of those, the ones the payer paid more on later (payments net
+  of reversals on the claim's later remittances, each counted for the latest
+  underpayment before it), and what it paid.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from denialflow.domain.rules.adjudication import DENIAL_OUTCOMES, FIRST_PASS_STAGES
-from denialflow.domain.types import ZERO, DenialCategory, WorkItemKind, WorkItemState
+from denialflow.domain.rules.adjudication import (
+    APPEALABLE_OUTCOMES,
+    DENIAL_OUTCOMES,
+    FIRST_PASS_STAGES,
+)
+from denialflow.domain.types import ZERO, DenialCategory
 from denialflow.models.tables import (
     Claim,
     ClaimEvent,
     ClaimSummary,
     Remittance,
     RemittanceSummary,
-    WorkItem,
     WriteOffSummary,
 )
-from denialflow.reports.period import (
-    ReportFilter,
-    months,
-    practice_day,
-    range_bounds_utc,
-)
+from denialflow.reports.period import ReportFilter, months, practice_day
 
 __all__ = [
     "DEFINITIONS",
@@ -107,8 +107,6 @@ __all__ = [
 
 DUPLICATE = DenialCategory.DUPLICATE.value
 OVERTURNED = ("paid", "underpaid")
-# Statuses that end a denial: the payer's part is settled one way or another.
-RESOLVED = ("paid", "closed", "patient_balance", "voided")
 AGED_DAYS = 90
 
 # The industry references (DOMAIN.md, KPIs), as (comparison, target in percent or days).
@@ -189,8 +187,8 @@ DEFINITIONS: list[tuple[str, str]] = [
     ),
     (
         "Days from denial to appeal",
-        "For appeals filed in the range: days from the decision date of the denial (or "
-        "underpayment) whose work item the appeal closed to the day it was filed.",
+        "For denials and underpayments decided in the range and since appealed: days "
+        "from the decision date to the day the claim was next appealed.",
     ),
     (
         "Days from denial to resolution",
@@ -206,8 +204,9 @@ DEFINITIONS: list[tuple[str, str]] = [
         "Underpayments found and recovered",
         "Found: remittances paid short with no denial reason, decided in the range; their "
         "dollars are what the payer left unpaid on that answer (a shortfall only our "
-        "contract shows counts in the number, not the dollars). Recovered: payments (net "
-        "of reversals) on later remittances of those claims.",
+        "contract shows counts in the number, not the dollars). Recovered: those the payer "
+        "paid more on later, and how much (payments net of reversals on the claim's later "
+        "remittances, each counted for the latest underpayment before it).",
     ),
 ]
 
@@ -338,7 +337,7 @@ def _duplicate(category: Any, reason: Any) -> ColumnElement[bool]:
 
 
 def _remittance_measures(rs: Any) -> dict[str, Any]:
-    """Named sums over remittance_summary rows (or raw remittance rows: same columns)."""
+    """Named sums over remittance_summary rows."""
     first = and_(
         rs.stage.in_(FIRST_PASS_STAGES), not_(_duplicate(rs.denial_category, rs.denial_reason))
     )
@@ -365,6 +364,13 @@ def _remittance_measures(rs: Any) -> dict[str, Any]:
             underpaid, rs.charge - rs.paid - rs.contractual - rs.patient_responsibility
         ),
         "settled": _sum_if(rs.outcome != "predetermination", rs.paid + rs.contractual),
+        "denials": _sum_if(denial, count),
+        "resolved": _sum_if(denial, rs.resolved),
+        "resolution_days": _sum_if(denial, rs.resolution_days),
+        "appealed": _sum_if(rs.outcome.in_(APPEALABLE_OUTCOMES), rs.appealed),
+        "appeal_days": _sum_if(rs.outcome.in_(APPEALABLE_OUTCOMES), rs.appeal_days),
+        "recovered_count": _sum_if(underpaid, rs.recovered_count),
+        "recovered": _sum_if(underpaid, rs.recovered),
     }
 
 
@@ -388,7 +394,7 @@ def _remittances_by_day(session: Session, flt: ReportFilter) -> dict[date, dict[
 
 def _claims_by_day(session: Session, flt: ReportFilter) -> dict[date, dict[str, Any]]:
     cs = ClaimSummary.__table__.c
-    names = ["claims", "charge", "contractual", "paid", "patient_responsibility"]
+    names = ["claims", "charge", "contractual", "paid", "patient_responsibility", "unclean"]
     query = (
         select(cs.service_date, *(func.sum(cs[n]).label(n) for n in names))
         .where(cs.service_date.between(flt.start, flt.end), *_payer(cs.payer_id, flt))
@@ -433,52 +439,34 @@ def _ar_before(session: Session, flt: ReportFilter) -> Decimal:
     return _money(charge) - _money(settled) - _money(written)
 
 
-# --- clean claims: raw rows of the claims served in the range ------------------------
-
-
-def _unclean_condition() -> ColumnElement[bool]:
-    """A claim rejected at the front door, or corrected or voided before its first
-    answer (see the module's notes). Correlated to Claim."""
-    rejected = exists().where(
-        WorkItem.__table__.c.claim_id == Claim.__table__.c.id,
-        WorkItem.__table__.c.kind == WorkItemKind.REJECTION.value,
-    )
-    edit = aliased(ClaimEvent)
-    answer = aliased(ClaimEvent)
-    corrected = exists().where(
-        edit.claim_id == Claim.__table__.c.id,
-        edit.event.in_(("corrected_claim_sent", "claim_voided")),
-        ~exists().where(
-            answer.claim_id == edit.claim_id,
-            answer.workflow_id == edit.workflow_id,
-            answer.event == "remittance_posted",
-            answer.seq < edit.seq,
-        ),
-    )
-    return or_(rejected, corrected)
-
-
-def _unclean_by_day(session: Session, flt: ReportFilter) -> dict[date, dict[str, Any]]:
-    c = Claim.__table__.c
-    query = (
-        select(c.service_date, func.count().label("unclean"))
-        .where(c.service_date.between(flt.start, flt.end), *_payer(c.payer_id, flt))
-        .where(_unclean_condition())
-        .group_by(c.service_date)
-    )
-    return _by_day(session, query, ["unclean"])
-
-
 # --- adding the days up ---------------------------------------------------------------
 
 
-def _add(days: dict[date, dict[str, Any]], start: date, end: date) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = {}
-    for day, values in days.items():
-        if start <= day <= end:
-            for name, value in values.items():
-                totals[name] = totals.get(name, ZERO) + Decimal(str(value or 0))
-    return totals
+class _Running:
+    """Each day's sums as running totals, so any run of days adds up in two lookups (the
+    trend asks for a month's sums and A/R at a month's end, month after month)."""
+
+    def __init__(self, days: dict[date, dict[str, Any]]) -> None:
+        self.days = sorted(days)
+        self.totals: list[dict[str, Decimal]] = []
+        running: dict[str, Decimal] = {}
+        for day in self.days:
+            running = dict(running)
+            for name, value in days[day].items():
+                running[name] = running.get(name, ZERO) + Decimal(str(value or 0))
+            self.totals.append(running)
+
+    def _through(self, day: date) -> dict[str, Decimal]:
+        """The sums of every day up to `day`, included."""
+        i = bisect_right(self.days, day)
+        return self.totals[i - 1] if i else {}
+
+    def between(self, start: date, end: date) -> dict[str, Decimal]:
+        if end < start:
+            return {}
+        before = self._through(start - timedelta(days=1))
+        through = self._through(end)
+        return {name: value - before.get(name, ZERO) for name, value in through.items()}
 
 
 def _int(value: Decimal | None) -> int:
@@ -489,24 +477,34 @@ class _Days:
     """Every day's sums in the range, and A/R at any day's end."""
 
     def __init__(self, session: Session, flt: ReportFilter) -> None:
-        self.remits = _remittances_by_day(session, flt)
-        self.claims = _claims_by_day(session, flt)
-        self.unclean = _unclean_by_day(session, flt)
-        self.write_offs = _write_offs_by_day(session, flt)
+        self.remits = _Running(_remittances_by_day(session, flt))
+        self.claims = _Running(_claims_by_day(session, flt))
+        self.write_offs = _Running(_write_offs_by_day(session, flt))
         self.ar_start = _ar_before(session, flt)
         self.start = flt.start
 
     def ar_at(self, day: date) -> Decimal:
-        charge = _add(self.claims, self.start, day).get("charge", ZERO)
-        settled = _add(self.remits, self.start, day).get("settled", ZERO)
-        written = _add(self.write_offs, self.start, day).get("written_off", ZERO)
+        charge = self.claims.between(self.start, day).get("charge", ZERO)
+        settled = self.remits.between(self.start, day).get("settled", ZERO)
+        written = self.write_offs.between(self.start, day).get("written_off", ZERO)
         return _money(self.ar_start + charge - settled - written)
 
+    def history(self, start: date, end: date) -> tuple[Mean, Mean, Recovered]:
+        """Days from a denial to its appeal and to its resolution, and what underpayments
+        recovered, for the answers decided from `start` to `end`."""
+        g = self.remits.between(start, end).get
+        appeal = Mean(_int(g("appeal_days")), _int(g("appealed")))
+        resolved = _int(g("resolved"))
+        resolution = Mean(_int(g("resolution_days")), resolved, _int(g("denials")) - resolved)
+        recovered = Recovered(
+            _int(g("underpaid")), _int(g("recovered_count")), _money(g("recovered"))
+        )
+        return appeal, resolution, recovered
+
     def measures(self, start: date, end: date) -> Measures:
-        r = _add(self.remits, start, end)
-        c = _add(self.claims, start, end)
-        u = _add(self.unclean, start, end)
-        w = _add(self.write_offs, start, end)
+        r = self.remits.between(start, end)
+        c = self.claims.between(start, end)
+        w = self.write_offs.between(start, end)
         g = r.get
         claims = _int(c.get("claims"))
         charge = _money(c.get("charge"))
@@ -523,7 +521,7 @@ class _Days:
             primary_denials=Ratio(_int(g("initial_denied")), _int(g("initial"))),
             remittance_denials=Ratio(_int(g("received_denied")), _int(g("received"))),
             first_pass=Ratio(_int(g("initial_paid")), _int(g("initial"))),
-            clean_claims=Ratio(claims - _int(u.get("unclean")), claims),
+            clean_claims=Ratio(claims - _int(c.get("unclean")), claims),
             net_collection=Ratio(
                 _money(c.get("paid")), collectible if collectible > ZERO else ZERO
             ),
@@ -538,7 +536,7 @@ class _Days:
         )
 
 
-# --- the measures that follow a claim's history ---------------------------------------
+# --- what the days do not say ------------------------------------------------------------
 
 
 def _ar_over_90(session: Session, flt: ReportFilter, today: date) -> tuple[Ratio, date]:
@@ -552,87 +550,6 @@ def _ar_over_90(session: Session, flt: ReportFilter, today: date) -> tuple[Ratio
         )
     ).one()
     return Ratio(_money(row[0]), _money(row[1])), cutoff
-
-
-def _appeals_query(flt: ReportFilter, tz: tzinfo) -> Select:
-    """Appeals filed in the range: the denial or underpayment work items a person closed
-    by filing an appeal (claim, payer, service date, filed at, and the item's opening,
-    the start of the answer's decision day). Read from work items rather than the
-    claims' timelines: closed items by date are indexed, a status inside an event's
-    JSON is not (at a million claims that scan took seconds)."""
-    w = WorkItem.__table__.c
-    c = Claim.__table__.c
-    start, end = range_bounds_utc(flt, tz)
-    return (
-        select(
-            w.claim_id,
-            c.payer_id,
-            c.service_date,
-            w.closed_at.label("at"),
-            w.opened_at.label("opened_at"),
-        )
-        .join(Claim.__table__, c.id == w.claim_id)
-        .where(
-            w.state == WorkItemState.CLOSED.value,
-            w.closed_at >= start,
-            w.closed_at < end,
-            w.outcome == "appeal_filed",
-            w.kind.in_((WorkItemKind.DENIAL.value, WorkItemKind.UNDERPAYMENT.value)),
-            *_payer(c.payer_id, flt),
-        )
-    )
-
-
-def _to_appeal(session: Session, flt: ReportFilter, tz: tzinfo) -> Mean:
-    total = count = 0
-    for row in session.execute(_appeals_query(flt, tz)).all():
-        # The item opened at the start (UTC) of the answer's decision date.
-        opened = row.opened_at
-        denied_on = (opened if opened.tzinfo else opened.replace(tzinfo=UTC)).astimezone(UTC).date()
-        total += max((practice_day(row.at, tz) - denied_on).days, 0)
-        count += 1
-    return Mean(total, count)
-
-
-def _denials_query(flt: ReportFilter) -> Select:
-    """Denials decided in the range, with the moment their claim was next resolved."""
-    r = Remittance.__table__.c
-    e = ClaimEvent.__table__.c
-    resolved_at = (
-        select(func.min(e.at))
-        .where(
-            e.claim_id == r.claim_id,
-            e.event == "claim_status",
-            e.data["status"].as_string().in_(RESOLVED),
-            e.at >= r.posted_at,
-        )
-        .scalar_subquery()
-    )
-    return select(
-        r.id,
-        r.claim_id,
-        r.payer_id,
-        r.decision_date,
-        r.denial_reason,
-        r.denied_amount,
-        resolved_at.label("resolved_at"),
-    ).where(
-        r.decision_date.between(flt.start, flt.end),
-        r.outcome.in_(DENIAL_OUTCOMES),
-        r.claim_id.is_not(None),
-        *_payer(r.payer_id, flt),
-    )
-
-
-def _to_resolution(session: Session, flt: ReportFilter, tz: tzinfo) -> Mean:
-    total = count = pending = 0
-    for row in session.execute(_denials_query(flt)).all():
-        if row.resolved_at is None:
-            pending += 1
-            continue
-        total += max((practice_day(row.resolved_at, tz) - row.decision_date).days, 0)
-        count += 1
-    return Mean(total, count, pending)
 
 
 def _write_off_reasons(session: Session, flt: ReportFilter) -> list[WriteOffReason]:
@@ -650,49 +567,6 @@ def _write_off_reasons(session: Session, flt: ReportFilter) -> list[WriteOffReas
     return sorted(out, key=lambda w: (-w.amount, w.reason_code, w.patient))
 
 
-def _first_underpaid(flt: ReportFilter) -> Select:
-    """Per claim, its first underpaid remittance decided in the range."""
-    r = Remittance.__table__.c
-    return (
-        select(r.claim_id, func.min(r.id).label("first_id"))
-        .where(
-            r.outcome == "underpaid",
-            r.decision_date.between(flt.start, flt.end),
-            r.claim_id.is_not(None),
-            *_payer(r.payer_id, flt),
-        )
-        .group_by(r.claim_id)
-    )
-
-
-def _recovered_query(flt: ReportFilter) -> Select:
-    first = _first_underpaid(flt).subquery()
-    later = aliased(Remittance)
-    paid_later = (
-        select(func.coalesce(func.sum(later.paid), 0))
-        .where(
-            later.claim_id == first.c.claim_id,
-            later.id > first.c.first_id,
-            later.outcome != "predetermination",
-        )
-        .scalar_subquery()
-    )
-    return select(first.c.claim_id, first.c.first_id, paid_later.label("recovered"))
-
-
-def _recovered(session: Session, flt: ReportFilter) -> Recovered:
-    query = _recovered_query(flt)
-    claims = recovered_claims = 0
-    dollars = ZERO
-    for row in session.execute(query).all():
-        claims += 1
-        amount = _money(row.recovered)
-        if amount > ZERO:
-            recovered_claims += 1
-            dollars += amount
-    return Recovered(claims, recovered_claims, dollars)
-
-
 def kpi_report(session: Session, flt: ReportFilter, tz: tzinfo, today: date) -> KpiReport:
     days = _Days(session, flt)
     trend = []
@@ -700,16 +574,17 @@ def kpi_report(session: Session, flt: ReportFilter, tz: tzinfo, today: date) -> 
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         trend.append((first, days.measures(max(first, flt.start), min(last, flt.end))))
     ar_over_90, cutoff = _ar_over_90(session, flt, today)
+    to_appeal, to_resolution, recovered = days.history(flt.start, flt.end)
     return KpiReport(
         flt=flt,
         today=today,
         total=days.measures(flt.start, flt.end),
         trend=trend,
         ar_over_90=ar_over_90,
-        to_appeal=_to_appeal(session, flt, tz),
-        to_resolution=_to_resolution(session, flt, tz),
+        to_appeal=to_appeal,
+        to_resolution=to_resolution,
         write_offs=_write_off_reasons(session, flt),
-        recovered=_recovered(session, flt),
+        recovered=recovered,
         aged_before=cutoff,
     )
 
@@ -768,7 +643,15 @@ def _remittance_kpis() -> dict[str, tuple[str, list[ColumnElement[bool]]]]:
         "appeal_answers": ("Answers while appealed", [appeal]),
         "overturned": ("Answers while appealed that paid", [appeal, r.outcome.in_(OVERTURNED)]),
         "underpaid": ("Underpayments found", [r.outcome == "underpaid"]),
+        "recovered": (
+            "Underpayments the payer paid more on later",
+            [r.outcome == "underpaid", r.recovered != 0],
+        ),
         "denials": ("Denials decided (in full or in part)", [denial]),
+        "appeals": (
+            "Denials and underpayments decided in the range and since appealed",
+            [r.outcome.in_(APPEALABLE_OUTCOMES), r.appealed_on.is_not(None)],
+        ),
     }
 
 
@@ -799,28 +682,17 @@ def _list_query(kpi: str, flt: ReportFilter, tz: tzinfo, today: date) -> tuple[s
     if kpi == "unclean":
         return (
             "Claims served in the range that were rejected or corrected before an answer",
-            _claim_list(flt, served, _unclean_condition()),
+            _claim_list(flt, served, c.unclean),
         )
     if kpi == "clean":
         return (
             "Clean claims served in the range",
-            _claim_list(flt, served, not_(_unclean_condition())),
+            _claim_list(flt, served, not_(c.unclean)),
         )
     if kpi == "ar_over_90":
         cutoff = today - timedelta(days=AGED_DAYS)
         query = _claim_list(flt, c.service_date < cutoff, c.balance > 0, amount=c.balance)
         return f"Claims with a balance served before {cutoff.isoformat()}", query
-    if kpi == "appeals":
-        inner = _appeals_query(flt, tz).subquery()
-        return "Appeals filed in the range (by the day filed)", select(
-            inner.c.claim_id,
-            inner.c.payer_id,
-            inner.c.service_date,
-            inner.c.at.label("day"),
-            literal("appealed").label("what"),
-            literal(None).label("amount"),
-            inner.c.at.label("order"),
-        )
     if kpi == "denial_write_offs":
         e = ClaimEvent.__table__.c
         day = e.data["day"].as_string()
@@ -854,7 +726,6 @@ KPIS: tuple[str, ...] = (
     "clean",
     "unclean",
     "ar_over_90",
-    "appeals",
     "denial_write_offs",
 )
 

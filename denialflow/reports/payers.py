@@ -2,8 +2,8 @@
 
 - days to pay: calendar days from sending a claim (or its corrected version) to the
   payer's first answer to it, for first answers that paid (outcome paid or underpaid);
-  the mean and the median. The sending date is the claim's latest submission date, which
-  is the date the answer answers unless the claim was corrected again afterwards;
+  the mean and the median. The sending date is the claim's submission date when the
+  answer was posted: the submission the answer answers;
 - denial rate by category: first answers (initial and resubmission) denied in that
   category / first answers;
 - first-pass rate: initial answers that paid (paid or underpaid: paid with no denial
@@ -13,9 +13,8 @@
 An answer is as in reports/denials.py: a remittance at a decision stage whose outcome is
 paid, underpaid, partial or denied. Months are the payer's decision dates' months.
 
-The rates are sums over remittance_summary. Days to pay reads the remittance rows of the
-range (joined to their claims) as a histogram of days per month, so the median is exact
-and portable; see the module's report for the summary that would spare it the rows.
+The rates are sums over remittance_summary; days to pay is a histogram of days per
+month summed from payment_lag_summary, so the median is exact and no row is read.
 """
 
 from __future__ import annotations
@@ -24,14 +23,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Integer, cast, extract, func, select
+from sqlalchemy import extract, func, select
 from sqlmodel import Session
 
-from denialflow.domain.rules.adjudication import DENIAL_OUTCOMES, FIRST_PASS_STAGES
-from denialflow.models.tables import Claim, Remittance, RemittanceSummary
-from denialflow.reports.denials import ANSWER_OUTCOMES, ANSWER_STAGES, PAID_OUTCOMES
+from denialflow.domain.rules.adjudication import (
+    DENIAL_OUTCOMES,
+    FIRST_PASS_STAGES,
+    PAID_OUTCOMES,
+)
+from denialflow.models.tables import PaymentLagSummary, RemittanceSummary
+from denialflow.reports.denials import ANSWER_OUTCOMES, ANSWER_STAGES
 from denialflow.reports.period import ReportFilter, months
 
 __all__ = ["Counts", "Lags", "Scorecard", "scorecard"]
@@ -148,13 +150,6 @@ class Scorecard:
     categories: list[str]  # denial categories with a first-answer denial in the range
 
 
-def _days_between(session: Session, later: Any, earlier: Any) -> Any:
-    """Whole days from `earlier` to `later`, two DATE columns, in this database's SQL."""
-    if session.get_bind().dialect.name == "sqlite":
-        return cast(func.julianday(later) - func.julianday(earlier), Integer)
-    return later - earlier  # PostgreSQL: date - date is an integer
-
-
 def scorecard(session: Session, flt: ReportFilter) -> Scorecard:
     t = RemittanceSummary
     in_range = [
@@ -185,19 +180,12 @@ def scorecard(session: Session, flt: ReportFilter) -> Scorecard:
             if stage in FIRST_PASS_STAGES and outcome in DENIAL_OUTCOMES:
                 categories.add(category)
 
-    r = Remittance
-    lag = _days_between(session, r.decision_date, Claim.submitted_on)
-    ry, rm = extract("year", r.decision_date), extract("month", r.decision_date)
+    g = PaymentLagSummary
+    gy, gm = extract("year", g.decision_date), extract("month", g.decision_date)
     lags = session.exec(  # type: ignore[call-overload]
-        select(ry, rm, r.payer_id, lag, func.count())
-        .join(Claim, Claim.id == r.claim_id)
-        .where(
-            r.decision_date >= flt.start,
-            r.decision_date <= flt.end,
-            r.stage.in_(FIRST_PASS_STAGES),
-            r.outcome.in_(PAID_OUTCOMES),
-        )
-        .group_by(ry, rm, r.payer_id, lag)
+        select(gy, gm, g.payer_id, g.days, func.sum(g.answers))
+        .where(g.decision_date >= flt.start, g.decision_date <= flt.end)
+        .group_by(gy, gm, g.payer_id, g.days)
     ).all()
     for y, m, payer_id, days, n in lags:
         days, n = int(days), int(n)

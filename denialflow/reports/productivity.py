@@ -1,20 +1,26 @@
 """Productivity: what each person got done in a period, and how fast.
 
-Read from the work-item read model, the claims' timelines and the audit log, on SQLite
-and PostgreSQL alike. Every "day" is a practice day (the practice's time zone); every
-business day skips weekends and US federal holidays (domain/rules/calendar.py).
+Read from the productivity summaries (closed_work_summary, escalation_summary,
+denial_work_summary, posting_summary), which every flush keeps from the facts kept on the
+work items and remittances (models/work_summaries.py), and, for the median handling time,
+from the timed items themselves through an index of their own. The same numbers on SQLite
+and PostgreSQL. Every "day" is a practice day (the practice's time zone); every business
+day skips weekends and US federal holidays (domain/rules/calendar.py).
 
 The measures (the page says the same in words, DEFINITIONS):
 
 - items closed: work items whose `closed_at` falls in the range, credited to whoever
-  held the item (`assignee`) when it closed, on the practice day it closed;
+  holds the item (`assignee`; a closed item keeps the holder it closed with), on the
+  practice day it closed;
 - handling time: from the item's first `work_item_started` event (a person pressed
-  Start work) to its `closed_at`; items closed without being started are not timed;
+  Start work) to its `closed_at`, to the nearest second; items closed without being
+  started are not timed;
 - SLA compliance: the share of the closed items closed by their `due_at`;
 - escalations: `work_item_escalated` events in the range, per the item's home queue
-  (level 2 moves an item to the escalation queue; it is counted where it came from);
+  (level 2 moves an item to the escalation queue; it is counted where it came from) and
+  its holder;
 - denials acted on within 10 business days: denial items opened in the range (their
-  `work_item_opened` event), acted on when a person first recorded an action on the
+  first `work_item_opened` event), acted on when a person first recorded an action on the
   item (a call, an appeal, a corrected claim, a write-off, a transfer to the patient,
   resolving it) or when it closed, whichever came first; on time when that was at most
   10 business days after the practice day it opened. Items still inside their window
@@ -24,39 +30,42 @@ The measures (the page says the same in words, DEFINITIONS):
   time when posted at most 4 business days after the practice day the file came in. A
   payment that matched no claim counts as posted when a person resolved it (matched it
   or sent it back); until then it is waiting.
+
+A payer filter means the claim's payer (today's: an item or payment follows its claim to
+its next coverage); work and payments without a claim count only when no payer is chosen.
+What is not yet done (a denial not acted on, a payment not posted) is judged against
+`today` when the report is read.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import date, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, literal
+from sqlalchemy import case, func, literal_column
 from sqlmodel import Session, col, select
 
 from denialflow.domain.rules.calendar import business_days_between, is_business_day
-from denialflow.domain.types import Role, WorkItemKind, WorkItemState
+from denialflow.domain.types import Role
 from denialflow.models.tables import (
-    AuditEvent,
-    Claim,
-    ClaimEvent,
-    IngestedFile,
+    ClosedWorkSummary,
+    DenialWorkSummary,
+    EscalationSummary,
+    PostingSummary,
     Queue,
-    Remittance,
     User,
     WorkItem,
 )
-from denialflow.reports.period import (
-    ReportFilter,
-    months,
-    practice_day,
-    range_bounds_utc,
+from denialflow.models.work_summaries import (
+    ACTED_ACTIONS,
+    DENIAL_TARGET_DAYS,
+    POSTING_TARGET_DAYS,
 )
+from denialflow.reports.period import ReportFilter, months
 
 __all__ = [
     "ACTED_ACTIONS",
@@ -74,23 +83,10 @@ __all__ = [
     "productivity",
 ]
 
-DENIAL_TARGET_DAYS = 10
-POSTING_TARGET_DAYS = 4
 # Both service levels: 95% (DOMAIN.md, "Service levels"), in percent.
 TARGET_SHARE = Decimal(95)
-# What counts as acting on a denial: a person's own step on the item. Starting work
-# (claiming it) and a supervisor moving it are not.
-ACTED_ACTIONS = (
-    "call_logged",
-    "appeal_filed",
-    "corrected_claim",
-    "write_off",
-    "transfer_to_patient",
-    "resolve",
-)
 # A range this long or shorter is charted per day; a longer one per month.
 DAILY_UP_TO_DAYS = 92
-UNMATCHED_PREFIX = "unmatched:"
 NO_DOLLARS = Decimal("0.00")
 # Whose items closed while nobody held them (a payment closed an untouched follow-up).
 NOBODY = "(nobody)"
@@ -109,8 +105,8 @@ DEFINITIONS: list[tuple[str, str]] = [
     ),
     (
         "Handling time",
-        "Hours from the first Start work on an item to its closing (median and mean). "
-        "Items closed without being started are not timed.",
+        "Hours from the first Start work on an item to its closing, timed to the second "
+        "(median and mean). Items closed without being started are not timed.",
     ),
     (
         "Closed within SLA",
@@ -267,28 +263,6 @@ def _business_days(start: date, end: date) -> int:
     return business_days_between(start, end) + (1 if is_business_day(start) else 0)
 
 
-def _payer_condition(flt: ReportFilter) -> list[Any]:
-    return [col(Claim.payer_id) == flt.payer_id] if flt.payer_id else []
-
-
-def _item_key(column: Any) -> Any:
-    """The work item a timeline event or audit entry names (its JSON "item")."""
-    return column["item"].as_string()
-
-
-def _scoped(query: Any, at: Any, flt: ReportFilter, tz: tzinfo, only: str | None) -> Any:
-    """A work-item query narrowed to `at` in the range, the filter's payer and, for one
-    person's report, their items. The claim is outer-joined: an item need not have one
-    (a payment that matched no claim), and it counts while no payer is chosen."""
-    start, end = range_bounds_utc(flt, tz)
-    query = query.outerjoin(Claim, col(Claim.id) == col(WorkItem.claim_id)).where(
-        col(at) >= start, col(at) < end, *_payer_condition(flt)
-    )
-    if only is not None:
-        query = query.where(col(WorkItem.assignee) == only)
-    return query
-
-
 def _people(session: Session, only: str | None) -> dict[str, PersonStats]:
     """The people a report lists: one person, or every specialist (active or not)."""
     query = select(User.username, User.full_name)
@@ -307,96 +281,137 @@ def _person(people: dict[str, PersonStats], session: Session, username: str) -> 
     return people[username]
 
 
-def _closed_items(
-    session: Session, flt: ReportFilter, tz: tzinfo, only: str | None
-) -> Iterable[Any]:
-    started = (
-        select(func.min(ClaimEvent.at))
-        .where(
-            col(ClaimEvent.claim_id) == col(WorkItem.claim_id),
-            col(ClaimEvent.event) == "work_item_started",
-            _item_key(ClaimEvent.data) == col(WorkItem.id),
-        )
-        .correlate(WorkItem)
-        .scalar_subquery()
-    )
-    query = select(WorkItem.assignee, WorkItem.closed_at, WorkItem.due_at, started).where(
-        col(WorkItem.state) == WorkItemState.CLOSED.value
-    )
-    return session.exec(_scoped(query, WorkItem.closed_at, flt, tz, only))
+def _late_through(today: date, days: int) -> date:
+    """The last day whose work, not done by `today`, is late: more than `days` business
+    days have passed since it (and since every day before it)."""
+    day = today
+    while business_days_between(day, today) <= days:
+        day -= timedelta(days=1)
+    return day
 
 
-def _escalation_rows(
-    session: Session, flt: ReportFilter, tz: tzinfo, only: str | None
-) -> Iterable[Any]:
-    level = ClaimEvent.data["level"].as_integer()
-    query = (
-        select(WorkItem.home_queue, WorkItem.assignee, level, func.count())
-        .join(WorkItem, col(WorkItem.id) == _item_key(ClaimEvent.data))
-        .where(col(ClaimEvent.event) == "work_item_escalated")
-        .group_by(WorkItem.home_queue, WorkItem.assignee, level)
-    )
-    return session.exec(_scoped(query, ClaimEvent.at, flt, tz, only))
-
-
-def _denial_rows(
-    session: Session, flt: ReportFilter, tz: tzinfo, only: str | None
-) -> Iterable[Any]:
-    """(assignee, opened at, first action at, closed at) of the denial items opened in
-    the range."""
-    first_action = (
-        select(func.min(AuditEvent.at))
-        .where(
-            col(AuditEvent.claim_id) == col(WorkItem.claim_id),
-            col(AuditEvent.action).in_(ACTED_ACTIONS),
-            _item_key(AuditEvent.detail) == col(WorkItem.id),
-        )
-        .correlate(WorkItem)
-        .scalar_subquery()
-    )
-    query = (
-        select(WorkItem.assignee, ClaimEvent.at, first_action, WorkItem.closed_at)
-        .join(WorkItem, col(WorkItem.id) == _item_key(ClaimEvent.data))
-        .where(
-            col(ClaimEvent.event) == "work_item_opened",
-            col(WorkItem.kind) == WorkItemKind.DENIAL.value,
-        )
-    )
-    return session.exec(_scoped(query, ClaimEvent.at, flt, tz, only))
-
-
-def _posting_rows(session: Session, flt: ReportFilter, tz: tzinfo) -> Iterable[Any]:
-    """(received at, posted at or None, paid) of the remittances from files received in
-    the range. A payment that matched no claim is posted when its item closed."""
-    start, end = range_bounds_utc(flt, tz)
-    unmatched = WorkItem.__table__.alias("unmatched_item")  # type: ignore[attr-defined]
-    query = (
-        select(
-            IngestedFile.received_at,
-            Remittance.posted_at,
-            unmatched.c.id,
-            unmatched.c.closed_at,
-            Remittance.paid,
-        )
-        .join(IngestedFile, col(IngestedFile.id) == col(Remittance.file_id))
-        .outerjoin(
-            unmatched,
-            unmatched.c.id == literal(UNMATCHED_PREFIX) + col(Remittance.key),
-        )
-        .where(col(IngestedFile.received_at) >= start, col(IngestedFile.received_at) < end)
-    )
+def _in_range(day: Any, table: Any, flt: ReportFilter, only: str | None) -> list[Any]:
+    """A summary narrowed to the range, the filter's payer and, for one person's report,
+    their own work ("" is the payer of work without a claim: counted for every payer)."""
+    conditions = [day >= flt.start, day <= flt.end]
     if flt.payer_id:
-        query = query.join(Claim, col(Claim.id) == col(Remittance.claim_id)).where(
-            col(Claim.payer_id) == flt.payer_id
+        conditions.append(table.payer_id == flt.payer_id)
+    if only is not None:
+        conditions.append(table.assignee == only)
+    return conditions
+
+
+def _month(day: Any, dialect: str) -> Any:
+    """The first of the month of a date column, as ISO text (SQL, no bound parameters:
+    the same expression groups and selects)."""
+    if dialect == "postgresql":
+        return func.to_char(day, literal_column("'YYYY-MM-01'"))
+    return func.strftime(literal_column("'%Y-%m-01'"), day)
+
+
+def _add_closed(
+    session: Session,
+    flt: ReportFilter,
+    only: str | None,
+    people: dict[str, PersonStats],
+    team: PersonStats,
+    daily: bool,
+) -> dict[str, dict[date, int]]:
+    counts: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    t = ClosedWorkSummary.__table__.c  # type: ignore[attr-defined]
+    # A long range is charted per month: summed per month here, not per day.
+    bucket = t.closed_on if daily else _month(t.closed_on, session.get_bind().dialect.name)
+    rows = session.exec(
+        select(t.assignee, bucket, func.sum(t.closed), func.sum(t.sla_met))
+        .where(*_in_range(t.closed_on, t, flt, only))
+        .group_by(t.assignee, bucket)
+    )
+    for assignee, day, closed, met in rows:
+        if not closed:
+            continue
+        first = day if isinstance(day, date) else date.fromisoformat(day)
+        counts[assignee or NOBODY][first] += closed
+        for stats in [team] + ([_person(people, session, assignee)] if assignee else []):
+            stats.closed += closed
+            stats.sla_met += met
+    # The median needs every value: the timed items, read from their own index.
+    w = WorkItem.__table__.c  # type: ignore[attr-defined]
+    timed: dict[str | None, list[float]] = defaultdict(list)
+    for assignee, seconds in session.exec(
+        select(w.assignee, w.handling_seconds).where(
+            w.handling_seconds.is_not(None), *_in_range(w.closed_on, w, flt, only)
         )
-    return session.exec(query)
+    ):
+        timed[assignee].append(seconds)
+    for assignee, values in timed.items():
+        team.handling_seconds.extend(values)
+        if assignee:
+            _person(people, session, assignee).handling_seconds.extend(values)
+    return counts
 
 
-def _judge(start: date, done: date | None, today: date, days: int) -> str:
-    """on_time, late or pending: was it done within `days` business days of `start`?"""
-    if done is not None:
-        return "on_time" if business_days_between(start, done) <= days else "late"
-    return "late" if business_days_between(start, today) > days else "pending"
+def _escalations(
+    session: Session,
+    flt: ReportFilter,
+    only: str | None,
+    people: dict[str, PersonStats],
+    team: PersonStats,
+) -> list[QueueEscalations]:
+    queues: dict[str, QueueEscalations] = {}
+    titles = dict(session.exec(select(Queue.name, Queue.title)).all())
+    t = EscalationSummary.__table__.c  # type: ignore[attr-defined]
+    rows = session.exec(
+        select(t.home_queue, t.assignee, t.level, func.sum(t.escalations))
+        .where(*_in_range(t.day, t, flt, only))
+        .group_by(t.home_queue, t.assignee, t.level)
+    )
+    for home_queue, assignee, level, count in rows:
+        if not count:
+            continue
+        row = queues.setdefault(
+            home_queue, QueueEscalations(home_queue, titles.get(home_queue, home_queue))
+        )
+        if (level or 0) >= 2:
+            row.level2 += count
+        else:
+            row.level1 += count
+        team.escalations += count
+        if assignee:
+            _person(people, session, assignee).escalations += count
+    return sorted(queues.values(), key=lambda q: (-q.total, q.queue))
+
+
+def _add_denials(
+    session: Session,
+    flt: ReportFilter,
+    today: date,
+    only: str | None,
+    people: dict[str, PersonStats],
+    team: PersonStats,
+) -> None:
+    t = DenialWorkSummary.__table__.c  # type: ignore[attr-defined]
+    # Not acted on yet: late once its 10 business days are over, else pending.
+    waiting = t.opened - t.on_time - t.late
+    overdue = case((t.opened_on <= _late_through(today, DENIAL_TARGET_DAYS), waiting), else_=0)
+    rows = session.exec(
+        select(
+            t.assignee,
+            func.sum(t.opened),
+            func.sum(t.on_time),
+            func.sum(t.late),
+            func.sum(overdue),
+        )
+        .where(*_in_range(t.opened_on, t, flt, only))
+        .group_by(t.assignee)
+    )
+    for assignee, opened, on_time, late, late_waiting in rows:
+        if not opened:
+            continue
+        pending = opened - on_time - late - late_waiting
+        for stats in [team] + ([_person(people, session, assignee)] if assignee else []):
+            stats.denials.add("on_time", on_time)
+            stats.denials.add("late", late + late_waiting)
+            stats.denials.add("pending", pending)
 
 
 def productivity(
@@ -408,49 +423,15 @@ def productivity(
     with_posting: bool = True,
 ) -> ProductivityReport:
     """The report for `flt`; `only` a username narrows it to that person's own work (a
-    specialist's view), and `with_posting` adds the practice's payment posting."""
+    specialist's view), and `with_posting` adds the practice's payment posting. `tz` is
+    the practice's time zone the summaries' days were kept in (the settings')."""
+    del tz  # the days are practice days already, kept as the rows were written
     people = _people(session, only)
     team = PersonStats("", "Team")
     daily = flt.days <= DAILY_UP_TO_DAYS
-    counts: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-
-    for assignee, closed_at, due_at, started_at in _closed_items(session, flt, tz, only):
-        rows = [team] + ([_person(people, session, assignee)] if assignee else [])
-        day = practice_day(closed_at, tz)
-        bucket = day if daily else day.replace(day=1)
-        counts[assignee or NOBODY][bucket] += 1
-        for stats in rows:
-            stats.closed += 1
-            if closed_at <= due_at:
-                stats.sla_met += 1
-            if started_at is not None and started_at <= closed_at:
-                stats.handling_seconds.append((closed_at - started_at).total_seconds())
-
-    queues: dict[str, QueueEscalations] = {}
-    titles = dict(session.exec(select(Queue.name, Queue.title)).all())
-    for home_queue, assignee, level, count in _escalation_rows(session, flt, tz, only):
-        row = queues.setdefault(
-            home_queue, QueueEscalations(home_queue, titles.get(home_queue, home_queue))
-        )
-        if (level or 0) >= 2:
-            row.level2 += count
-        else:
-            row.level1 += count
-        team.escalations += count
-        if assignee:
-            _person(people, session, assignee).escalations += count
-
-    for assignee, opened_at, acted_at, closed_at in _denial_rows(session, flt, tz, only):
-        done_at = min((t for t in (acted_at, closed_at) if t is not None), default=None)
-        outcome = _judge(
-            practice_day(opened_at, tz),
-            practice_day(done_at, tz) if done_at is not None else None,
-            today,
-            DENIAL_TARGET_DAYS,
-        )
-        team.denials.add(outcome)
-        if assignee:
-            _person(people, session, assignee).denials.add(outcome)
+    counts = _add_closed(session, flt, only, people, team, daily)
+    escalations = _escalations(session, flt, only, people, team)
+    _add_denials(session, flt, today, only, people, team)
 
     working_days = _business_days(flt.start, min(flt.end, today))
     for stats in [team, *people.values()]:
@@ -467,7 +448,7 @@ def productivity(
     posting: list[PostingMonth] | None = None
     posting_total: Counted | None = None
     if with_posting and only is None:
-        posting, posting_total = _posting(session, flt, tz, today)
+        posting, posting_total = _posting(session, flt, today)
     return ProductivityReport(
         flt=flt,
         today=today,
@@ -475,30 +456,53 @@ def productivity(
         people=sorted(people.values(), key=lambda p: (-p.closed, p.username)),
         team=team,
         closed_by=Bucketed("day" if daily else "month", buckets, counts),
-        escalations=sorted(queues.values(), key=lambda q: (-q.total, q.queue)),
+        escalations=escalations,
         denials=team.denials,
         posting=posting,
         posting_total=posting_total,
     )
 
 
+def _dollars(value: Any) -> Decimal:
+    """A sum of money as the database gave it (SQLite: a float), to the cent."""
+    if value is None:
+        return NO_DOLLARS
+    return Decimal(str(value) if isinstance(value, float) else value).quantize(NO_DOLLARS)
+
+
 def _posting(
-    session: Session, flt: ReportFilter, tz: tzinfo, today: date
+    session: Session, flt: ReportFilter, today: date
 ) -> tuple[list[PostingMonth], Counted]:
     by_month = {m: PostingMonth(m) for m in months(flt.start, flt.end)}
     total = Counted(NO_DOLLARS, NO_DOLLARS, NO_DOLLARS)
-    for received_at, posted_at, unmatched_id, resolved_at, paid in _posting_rows(session, flt, tz):
-        done_at = resolved_at if unmatched_id is not None else posted_at
-        received = practice_day(received_at, tz)
-        outcome = _judge(
-            received,
-            practice_day(done_at, tz) if done_at is not None else None,
-            today,
-            POSTING_TARGET_DAYS,
+    t = PostingSummary.__table__.c  # type: ignore[attr-defined]
+    # Not posted yet: late once its 4 business days are over, else waiting.
+    waiting = t.received - t.on_time - t.late
+    overdue = case((t.received_on <= _late_through(today, POSTING_TARGET_DAYS), waiting), else_=0)
+    rows = session.exec(
+        select(
+            t.received_on,
+            func.sum(t.received),
+            func.sum(t.on_time),
+            func.sum(t.late),
+            func.sum(overdue),
         )
-        amount = abs(Decimal(paid or 0))
-        month = by_month.setdefault(received.replace(day=1), PostingMonth(received.replace(day=1)))
-        month.received += amount
-        month.dollars.add(outcome, amount)
-        total.add(outcome, amount)
+        .where(*_in_range(t.received_on, t, flt, None))
+        .group_by(t.received_on)
+    )
+    for received_on, received, on_time, late, late_waiting in rows:
+        received, on_time = _dollars(received), _dollars(on_time)
+        late, late_waiting = _dollars(late), _dollars(late_waiting)
+        if not received:
+            continue
+        first = received_on.replace(day=1)
+        month = by_month.setdefault(first, PostingMonth(first))
+        month.received += received
+        for outcome, amount in (
+            ("on_time", on_time),
+            ("late", late + late_waiting),
+            ("pending", received - on_time - late - late_waiting),
+        ):
+            month.dollars.add(outcome, amount)
+            total.add(outcome, amount)
     return [by_month[m] for m in sorted(by_month)], total

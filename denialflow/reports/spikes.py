@@ -46,6 +46,7 @@ from denialflow.domain.rules.spikes import (
 from denialflow.domain.types import ZERO, PayerRules, WorkItemKind, WorkItemState, to_money
 from denialflow.models.db import session_scope
 from denialflow.models.tables import AuditEvent, Payer, Remittance, RemittanceSummary, WorkItem
+from denialflow.store import work_summaries
 
 __all__ = [
     "KIND",
@@ -490,23 +491,26 @@ def resolve(engine: Engine, value: str, version: int, note: str, actor: str) -> 
                 conflict=True,
             )
         text = f"{item.next_action}\n\nResolved {now:%Y-%m-%d} by {actor}: {note}"
+        values = {
+            "version": version + 1,
+            "state": WorkItemState.CLOSED.value,
+            "outcome": "resolved",
+            "closed_at": now,
+            "assignee": actor,
+            "next_action": text[:4000],
+            "updated_at": now,
+        }
         statement = (
             update(WorkItem)
             .where(col(WorkItem.id) == value, col(WorkItem.version) == version)
-            .values(
-                version=version + 1,
-                state=WorkItemState.CLOSED.value,
-                outcome="resolved",
-                closed_at=now,
-                assignee=actor,
-                next_action=text[:4000],
-                updated_at=now,
-            )
+            .values(**values)
         )
         if session.connection().execute(statement).rowcount != 1:
             raise Refused(
                 "Someone got there first. Nothing was changed; reload the page.", conflict=True
             )
+        # The report facts and summaries follow the change (work_summaries).
+        work_summaries.written(item, values)
         session.add(
             AuditEvent(
                 at=now,

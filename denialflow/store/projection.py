@@ -8,11 +8,13 @@ between commit and completion therefore writes nothing twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlmodel import Session, col, select
 
 from denialflow.domain.claim_state import Projection, WorkItemSnapshot
+from denialflow.domain.types import WorkItemKind
+from denialflow.models import work_summaries
 from denialflow.models.tables import (
     AuditEvent,
     Claim,
@@ -22,6 +24,8 @@ from denialflow.models.tables import (
     RemittanceAdjustment,
     WorkItem,
 )
+from denialflow.settings import get_settings
+from denialflow.store import report_facts
 
 ITEM_FIELDS = [
     "queue",
@@ -59,7 +63,13 @@ def _item_values(item: WorkItemSnapshot) -> dict:
     return values
 
 
-def apply_projection(session: Session, p: Projection) -> None:
+def apply_projection(session: Session, p: Projection, tz: tzinfo | None = None) -> None:
+    """Write one step. `tz` is the practice's time zone (the settings' when not given):
+    the report facts kept on the rows (the practice day a denial was resolved, a work
+    item closed...) are its days."""
+    tz = tz or get_settings().tz
+    # The work items' report facts are kept by the flush hook, in this zone too.
+    work_summaries.use_tz(session, tz)
     claim = session.get(Claim, p.claim_id)
     if claim is None:
         raise LookupError(f"claim {p.claim_id} is not in the database")
@@ -88,6 +98,7 @@ def apply_projection(session: Session, p: Projection) -> None:
             row.updated_at = datetime.now(UTC)
         session.add(row)
 
+    new_events: list[ClaimEvent] = []
     if p.events:
         seen = set(
             session.exec(
@@ -99,16 +110,16 @@ def apply_projection(session: Session, p: Projection) -> None:
         )
         for e in p.events:
             if e.seq not in seen:
-                session.add(
-                    ClaimEvent(
-                        claim_id=p.claim_id,
-                        workflow_id=p.workflow_id,
-                        seq=e.seq,
-                        at=e.at,
-                        event=e.event,
-                        data=e.data,
-                    )
+                event = ClaimEvent(
+                    claim_id=p.claim_id,
+                    workflow_id=p.workflow_id,
+                    seq=e.seq,
+                    at=e.at,
+                    event=e.event,
+                    data=e.data,
                 )
+                session.add(event)
+                new_events.append(event)
 
     for n in p.notes:
         exists = session.exec(
@@ -147,6 +158,7 @@ def apply_projection(session: Session, p: Projection) -> None:
                 )
             )
 
+    posted: list[Remittance] = []
     for r in p.remittances:
         counted = {
             "payer_id": r.payer_id or claim.payer_id,
@@ -169,6 +181,7 @@ def apply_projection(session: Session, p: Projection) -> None:
                 for name, value in counted.items():
                     setattr(existing, name, value)
                 session.add(existing)
+                posted.append(existing)
             continue
         remit = Remittance(
             key=r.key,
@@ -184,5 +197,9 @@ def apply_projection(session: Session, p: Projection) -> None:
         )
         session.add(remit)
         session.flush()
+        posted.append(remit)
         for adj in r.adjustments:
             session.add(RemittanceAdjustment(remittance_id=remit.id, **adj))
+
+    rejected = any(item.kind == WorkItemKind.REJECTION for item in p.items)
+    report_facts.keep(session, claim, p.workflow_id, new_events, rejected, posted, tz)

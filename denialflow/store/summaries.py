@@ -12,13 +12,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, delete, func, insert, literal, select, type_coerce
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
+from denialflow.domain.rules.adjudication import FIRST_PASS_STAGES, PAID_OUTCOMES
 from denialflow.models.summaries import (
     CLAIM_KEY,
     CLAIM_SUMS,
+    LAG_KEY,
+    LAG_SUMS,
     REMIT_KEY,
     REMIT_SUMS,
     WRITE_OFF_EVENTS,
@@ -29,10 +44,12 @@ from denialflow.models.tables import (
     Claim,
     ClaimEvent,
     ClaimSummary,
+    PaymentLagSummary,
     Remittance,
     RemittanceSummary,
     WriteOffSummary,
 )
+from denialflow.store import work_summaries
 
 
 def _claim_sums(_dialect: str) -> Select:
@@ -63,11 +80,40 @@ def _claim_sums(_dialect: str) -> Select:
             )
         ).label("patient_ar"),
         func.sum(case((c.balance < 0, c.balance), else_=0)).label("credit"),
+        func.sum(case((c.unclean, 1), else_=0)).label("unclean"),
     ).group_by(c.payer_id, c.service_date, c.submitted_on)
 
 
-def _remittance_sums(_dialect: str) -> Select:
+def days_between(dialect: str, later: Any, earlier: Any) -> Any:
+    """Whole days from `earlier` to `later`, two DATE columns, in this dialect's SQL."""
+    if dialect == "postgresql":
+        return later - earlier  # date - date is an integer
+    return cast(func.julianday(later) - func.julianday(earlier), Integer)
+
+
+def _counted(posted: Any) -> list[Any]:
+    """The remittances the summaries count: posted to a claim, with its report columns."""
+    return [
+        posted.claim_id.is_not(None),
+        posted.payer_id.is_not(None),
+        posted.payer_id != "",
+        posted.decision_date.is_not(None),
+        posted.outcome != "",
+    ]
+
+
+def _remittance_sums(dialect: str) -> Select:
     r = Remittance.__table__.c
+
+    def later(column: Any) -> tuple[Any, Any]:
+        days = days_between(dialect, column, r.decision_date)
+        return (
+            func.sum(case((column.is_not(None), 1), else_=0)),
+            func.sum(case((column.is_(None), 0), (days < 0, 0), else_=days)),
+        )
+
+    appealed, appeal_days = later(r.appealed_on)
+    resolved, resolution_days = later(r.resolved_on)
     return (
         select(
             r.decision_date,
@@ -82,15 +128,30 @@ def _remittance_sums(_dialect: str) -> Select:
             func.sum(r.contractual).label("contractual"),
             func.sum(r.patient_responsibility).label("patient_responsibility"),
             func.sum(r.denied_amount).label("denied_amount"),
+            appealed.label("appealed"),
+            appeal_days.label("appeal_days"),
+            resolved.label("resolved"),
+            resolution_days.label("resolution_days"),
+            func.sum(case((r.recovered != 0, 1), else_=0)).label("recovered_count"),
+            func.sum(r.recovered).label("recovered"),
         )
-        .where(
-            r.claim_id.is_not(None),
-            r.payer_id.is_not(None),
-            r.payer_id != "",
-            r.decision_date.is_not(None),
-            r.outcome != "",
-        )
+        .where(*_counted(r))
         .group_by(*(r[name] for name in REMIT_KEY))
+    )
+
+
+def _lag_sums(dialect: str) -> Select:
+    r = Remittance.__table__.c
+    days = days_between(dialect, r.decision_date, r.sent_on)
+    return (
+        select(r.decision_date, r.payer_id, days.label("days"), func.count().label("answers"))
+        .where(
+            *_counted(r),
+            r.sent_on.is_not(None),
+            r.stage.in_(FIRST_PASS_STAGES),
+            r.outcome.in_(PAID_OUTCOMES),
+        )
+        .group_by(r.decision_date, r.payer_id, days)
     )
 
 
@@ -131,7 +192,9 @@ def _write_off_sums(dialect: str) -> Select:
 TABLES = (
     ("claim_summary", ClaimSummary, CLAIM_KEY, CLAIM_SUMS, _claim_sums),
     ("remittance_summary", RemittanceSummary, REMIT_KEY, REMIT_SUMS, _remittance_sums),
+    ("payment_lag_summary", PaymentLagSummary, LAG_KEY, LAG_SUMS, _lag_sums),
     ("write_off_summary", WriteOffSummary, WRITE_OFF_KEY, WRITE_OFF_SUMS, _write_off_sums),
+    *work_summaries.TABLES,
 )
 
 

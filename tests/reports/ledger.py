@@ -13,8 +13,9 @@ from sqlmodel import Session
 
 from denialflow.domain.claim_machine import Effects
 from denialflow.domain.claim_state import Projection
+from denialflow.domain.rules.deadlines import start_of_day
 from denialflow.models.reference import install_reference_data
-from denialflow.models.tables import Claim
+from denialflow.models.tables import Claim, ClaimEvent
 from denialflow.store.projection import apply_projection
 from tests.domain.claims import ClaimRun
 
@@ -58,20 +59,29 @@ class LedgerClaim(ClaimRun):
                     )
                 )
                 session.flush()
+                # As intake (store/claims.py record_claim) opens the timeline.
+                session.add(
+                    ClaimEvent(
+                        claim_id=facts.claim_id,
+                        workflow_id=f"claim-{facts.claim_id}",
+                        seq=0,
+                        at=start_of_day(facts.submitted_on),
+                        event="claim_status",
+                        data={"status": "submitted"},
+                    )
+                )
                 self._written = True
-            apply_projection(
-                session,
-                Projection(
-                    workflow_id=f"claim-{facts.claim_id}",
-                    claim_id=facts.claim_id,
-                    at=self.now,
-                    claim=snapshot,
-                    items=effects.items,
-                    events=effects.events,
-                    notes=effects.notes,
-                    audits=effects.audits,
-                    remittances=effects.remittances,
-                ),
+            self.last_projection = Projection(
+                workflow_id=f"claim-{facts.claim_id}",
+                claim_id=facts.claim_id,
+                at=self.now,
+                claim=snapshot,
+                items=effects.items,
+                events=effects.events,
+                notes=effects.notes,
+                audits=effects.audits,
+                remittances=effects.remittances,
             )
+            apply_projection(session, self.last_projection)
             session.commit()
         return effects

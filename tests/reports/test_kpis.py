@@ -176,6 +176,7 @@ def test_each_drill_down_lists_exactly_what_its_number_counts(ledger: Engine) ->
         "clean": t.clean_claims.part,
         "unclean": t.clean_claims.whole - t.clean_claims.part,
         "appeals": r.to_appeal.count,
+        "recovered": r.recovered.recovered_claims,
     }
     dollars = {
         "ar_over_90": r.ar_over_90.part,
@@ -194,10 +195,11 @@ def test_each_drill_down_lists_exactly_what_its_number_counts(ledger: Engine) ->
     ]
     assert [row[0] for row in _listed(ledger, "unclean")] == ["K-REJ"]
     assert [row[0] for row in _listed(ledger, "ar_over_90")] == ["K-DUP"]
-    # Listed by the day the appeal was filed: 10 days after the denial of 2026-01-19.
+    # The denial of 2026-01-19, appealed 10 days later; the underpayment paid 100 more.
     assert [(row[0], row[3]) for row in _listed(ledger, "appeals")] == [
-        ("K-APPEAL", date(2026, 1, 29))
+        ("K-APPEAL", date(2026, 1, 19))
     ]
+    assert [row[0] for row in _listed(ledger, "recovered")] == ["K-UNDER"]
     # The payer filter applies to the lists as to the numbers.
     medicare = ReportFilter(Q1.start, Q1.end, payer_id="medicare")
     assert {row[0] for row in _listed(ledger, "remittances", medicare)} == {"K-REV"}

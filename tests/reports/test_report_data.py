@@ -50,7 +50,8 @@ def _table(engine: Engine, query: Any) -> list[tuple[str, ...]]:
 def test_the_bulk_load_writes_what_production_writes(any_engine: Engine, tmp_path: Path) -> None:
     """The same 100 claims, stamped from templates and bulk-loaded into one database and
     written through intake and apply_projection into another, give the same claims,
-    answers, work and summaries; the bulk load's rebuilt summaries pass `check`. (Ids
+    answers, work, report facts and summaries; the bulk load's rebuilt summaries pass
+    `check`. (Ids
     and sequence numbers may differ: a template is run from a Monday, and escalations,
     which count business days, add timeline events between the steps.)"""
     made = report_data.generate([any_engine], 100, TODAY)
@@ -62,13 +63,21 @@ def test_the_bulk_load_writes_what_production_writes(any_engine: Engine, tmp_pat
         assert list(summaries.check(conn)) == []
     with production.connect() as conn:
         assert list(summaries.check(conn)) == []
-    for table, keys in (("claim_summary", 3), ("remittance_summary", 6), ("write_off_summary", 5)):
+    for table, keys in (
+        ("claim_summary", 3),
+        ("remittance_summary", 6),
+        ("payment_lag_summary", 3),
+        ("write_off_summary", 5),
+    ):
         assert _summary_rows(any_engine, table, keys) == _summary_rows(production, table, keys)
 
     c, r, w, e = Claim, Remittance, WorkItem, ClaimEvent
     for query in (
         select(c.id, c.status, c.submitted_on, c.paid, c.contractual, c.written_off, c.balance),
         select(r.key, r.claim_id, r.decision_date, r.stage, r.outcome, r.denial_reason, r.paid),
+        # The report facts production keeps step by step, and the bulk load finds after.
+        select(c.id, c.unclean),
+        select(r.key, r.sent_on, r.appealed_on, r.resolved_on, r.recovered),
         select(w.claim_id, w.kind, w.state, w.assignee, w.closed_at, w.outcome),
         select(e.claim_id, e.event, e.at).where(
             e.event.in_(("claim_status", "written_off", "remittance_posted", "appeal_decided"))

@@ -27,6 +27,10 @@ OUTCOMES = ("paid", "underpaid", "partial", "denied", "reversal", "predeterminat
 DENIAL_OUTCOMES = ("partial", "denied")
 # Stages that are a first answer to a submission (the initial denial rate's base).
 FIRST_PASS_STAGES = ("initial", "resubmission")
+# Outcomes that paid with no denial reason left.
+PAID_OUTCOMES = ("paid", "underpaid")
+# Outcomes a specialist may appeal (a denial or an underpayment work item).
+APPEALABLE_OUTCOMES = ("partial", "denied", "underpaid")
 
 _NOT_DENIED = frozenset({DenialCategory.CONTRACTUAL, DenialCategory.PATIENT_RESPONSIBILITY})
 

@@ -115,9 +115,9 @@ def upgrade() -> None:
         batch.add_column(_money("patient_paid"))
     connection = op.get_bind()
     _classify_existing(connection)
-    from denialflow.store import summaries
+    from denialflow.models.migrate import rebuild_reports_after
 
-    summaries.rebuild(connection)
+    rebuild_reports_after(connection)
 
 
 def _classify_existing(connection: sa.engine.Connection) -> None:

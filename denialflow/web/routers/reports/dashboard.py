@@ -218,7 +218,8 @@ def _cards(report: KpiReport, link: Any) -> list[Card]:
             "to_appeal",
             "Days from denial to appeal",
             report.to_appeal.value,
-            f"mean over {count(report.to_appeal.count)} appeals filed in the range",
+            f"mean over {count(report.to_appeal.count)} denials and underpayments decided "
+            "in the range and since appealed",
             link("appeals"),
             shown=days(report.to_appeal.value),
         ),
@@ -244,7 +245,7 @@ def _cards(report: KpiReport, link: Any) -> list[Card]:
             Decimal(t.underpaid),
             f"{dollars(t.underpaid_dollars)} left unpaid; recovered since "
             f"{dollars(report.recovered.dollars)} on {count(report.recovered.recovered_claims)} "
-            f"of {count(report.recovered.claims)} claims",
+            f"of {count(report.recovered.claims)} underpayments",
             link("underpaid"),
             shown=count(t.underpaid),
         ),
