@@ -1823,6 +1823,7 @@ def _posting(
         payer_claim_control_number=remit.payer_claim_control_number,
         decision_date=decision,
         remarks=remit.remarks,
+        file_id=remit.file_id,
         adjustments=[
             {
                 "group": a.group.value,

@@ -134,6 +134,7 @@ class RemittancePosting(BaseModel):
     charge: Money = ZERO
     submission: int = 1
     appeal_level: int = 0
+    file_id: int | None = None  # the 835 it came in, when it came in one
 
 
 class ClaimSent(BaseModel):

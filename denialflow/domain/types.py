@@ -267,6 +267,8 @@ class RemittanceIn(BaseModel):
     # the next coverage itself (CLP02 19-21, a crossover carrier NM1*TT, remark MA18/N89).
     coverage: int = Field(default=0, ge=0)
     forwarded: bool = False
+    # The 835 file it came in (ingested_file.id): the reports date its receipt by it.
+    file_id: int | None = None
 
 
 class AcknowledgementIn(BaseModel):

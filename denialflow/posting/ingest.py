@@ -380,6 +380,9 @@ async def ingest_bytes(
         report.outbound = previous.summary.get("outbound", "")  # type: ignore[union-attr]
     else:
         file_id = _write(ctx, plan, report, name, sha, sender, control, origin or {}, actor)
+    for posting in plan.postings:
+        # The claim's workflow writes the remittance: it says which file brought it.
+        posting.remit = posting.remit.model_copy(update={"file_id": file_id})
     if plan.to_submit and not report.outbound:
         path = write_claim_batch(ctx.settings, plan.to_submit, name, plan.coverages)
         report.outbound = str(path)

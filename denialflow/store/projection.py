@@ -186,6 +186,7 @@ def apply_projection(session: Session, p: Projection, tz: tzinfo | None = None) 
         remit = Remittance(
             key=r.key,
             claim_id=p.claim_id,
+            file_id=r.file_id,
             status_code=r.status_code,
             paid=r.paid,
             patient_responsibility=r.patient_responsibility,

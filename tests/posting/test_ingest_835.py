@@ -63,6 +63,13 @@ async def test_835_posts_payments_denials_and_unmatched(harness: Harness, ctx: I
         (payment,) = session.exec(select(Payment)).all()
         assert (payment.trace_number, payment.amount) == ("EFT-1001", D("290.00"))
     await eventually(lambda: _count(harness, Remittance) == 4)
+    # Every payment, matched or not, names the file it came in: the productivity report
+    # times its posting from the file's arrival.
+    with Session(harness.engine) as session:
+        (file,) = session.exec(select(IngestedFile)).all()
+        rows = session.exec(select(Remittance)).all()
+        assert {r.file_id for r in rows} == {file.id}
+        assert all(r.received_on is not None for r in rows)
 
 
 async def test_same_file_twice_posts_once_and_says_so(harness: Harness, ctx: IngestContext):
