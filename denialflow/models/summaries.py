@@ -90,6 +90,9 @@ REMIT_INPUTS = (
 )
 LAG_KEY = ("decision_date", "payer_id", "days")
 LAG_SUMS = ("answers",)
+MONTH_KEY = ("month", "payer_id", "stage", "outcome", "denial_category")
+MONTH_SUMS = ("remittances",)
+LAG_MONTH_KEY = ("month", "payer_id", "days")
 WRITE_OFF_KEY = ("day", "payer_id", "reason_code", "patient", "denial_category")
 WRITE_OFF_SUMS = ("write_offs", "amount")
 WRITE_OFF_EVENTS = ("written_off", "write_off_reversed")
@@ -166,6 +169,15 @@ def lag_contribution(values: dict[str, Any]) -> Contribution | None:
     return (values["decision_date"], values["payer_id"], days), (1,)
 
 
+def by_month(found: Contribution | None, kept: int) -> Contribution | None:
+    """A daily contribution moved to its month (the key's first part is the day), with
+    the key's first `kept` parts after the day and the first sum only."""
+    if found is None:
+        return None
+    key, sums = found
+    return (key[0].replace(day=1), *key[1 : 1 + kept]), sums[:1]
+
+
 def write_off_contribution(
     event_name: str, data: dict[str, Any], payer_id: str
 ) -> Contribution | None:
@@ -231,8 +243,10 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         Claim,
         ClaimEvent,
         ClaimSummary,
+        PaymentLagMonthSummary,
         PaymentLagSummary,
         Remittance,
+        RemittanceMonthSummary,
         RemittanceSummary,
         WriteOffSummary,
     )
@@ -240,6 +254,8 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     claims: dict[tuple, list] = defaultdict(lambda: [0] * len(CLAIM_SUMS))
     remits: dict[tuple, list] = defaultdict(lambda: [0] * len(REMIT_SUMS))
     lags: dict[tuple, list] = defaultdict(lambda: [0] * len(LAG_SUMS))
+    months: dict[tuple, list] = defaultdict(lambda: [0] * len(MONTH_SUMS))
+    lag_months: dict[tuple, list] = defaultdict(lambda: [0] * len(LAG_SUMS))
     write_offs: dict[tuple, list] = defaultdict(lambda: [0] * len(WRITE_OFF_SUMS))
 
     def add(into: dict, found: Contribution | None, sign: int) -> None:
@@ -251,8 +267,12 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             row[i] += value * sign
 
     def add_remittance(values: dict[str, Any], sign: int) -> None:
-        add(remits, remittance_contribution(values), sign)
-        add(lags, lag_contribution(values), sign)
+        answer = remittance_contribution(values)
+        lag = lag_contribution(values)
+        add(remits, answer, sign)
+        add(lags, lag, sign)
+        add(months, by_month(answer, len(MONTH_KEY) - 1), sign)
+        add(lag_months, by_month(lag, len(LAG_MONTH_KEY) - 1), sign)
 
     for obj in session.new:
         if isinstance(obj, Claim):
@@ -280,6 +300,8 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     add_to(connection, ClaimSummary.__table__, CLAIM_KEY, CLAIM_SUMS, claims)
     add_to(connection, RemittanceSummary.__table__, REMIT_KEY, REMIT_SUMS, remits)
     add_to(connection, PaymentLagSummary.__table__, LAG_KEY, LAG_SUMS, lags)
+    add_to(connection, RemittanceMonthSummary.__table__, MONTH_KEY, MONTH_SUMS, months)
+    add_to(connection, PaymentLagMonthSummary.__table__, LAG_MONTH_KEY, LAG_SUMS, lag_months)
     add_to(connection, WriteOffSummary.__table__, WRITE_OFF_KEY, WRITE_OFF_SUMS, write_offs)
 
 

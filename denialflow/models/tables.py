@@ -186,6 +186,18 @@ class Remittance(SQLModel, table=True):
         # The denial and payer reports' drill-down: one payer's answers in a date range.
         Index("ix_remittance_payer_decided", "payer_id", "decision_date"),
         Index("ix_remittance_decided", "decision_date"),
+        # The dashboard's lists of answers by outcome (denials, underpayments...) in a
+        # range, read from the index alone.
+        Index(
+            "ix_remittance_listed",
+            "outcome",
+            "decision_date",
+            "stage",
+            "denial_category",
+            "denial_reason",
+            "payer_id",
+            "claim_id",
+        ),
         # The dashboard's lists of denials since appealed and underpayments since paid.
         *partial_indexes("ix_remittance_appealed", "decision_date", "appealed_on IS NOT NULL"),
         *partial_indexes("ix_remittance_recovered", "decision_date", "recovered <> 0"),
@@ -386,6 +398,19 @@ class WorkItem(SQLModel, table=True):
         Index("ix_work_item_all_queues_open", "state", "priority"),
         # Productivity: the items closed in a date range.
         Index("ix_work_item_closed", "state", "closed_at"),
+        # The Team page's load per queue and person: open work, from the index alone.
+        Index(
+            "ix_work_item_open_load",
+            "queue",
+            "assignee",
+            "balance",
+            "due_at",
+            "escalation_level",
+            "opened_at",
+            "state",
+            sqlite_where=text("state <> 'closed'"),
+            postgresql_where=text("state <> 'closed'"),
+        ),
         # Productivity's handling times (a median needs the values): the timed items
         # closed in a range of practice days, read from the index alone.
         Index(
@@ -685,6 +710,35 @@ class PaymentLagSummary(SQLModel, table=True):
     __tablename__ = "payment_lag_summary"
 
     decision_date: date = Field(primary_key=True)
+    payer_id: str = Field(primary_key=True, max_length=40)
+    days: int = Field(primary_key=True)
+    answers: int = _count()
+
+
+class RemittanceMonthSummary(SQLModel, table=True):
+    """Answers per month of decision, payer, stage, outcome and denial category: the
+    payer scorecards read whole months here and only a range's partial months by day
+    (three years by day are tens of thousands of rows to group; by month, a few
+    thousand)."""
+
+    __tablename__ = "remittance_month_summary"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    month: date = Field(primary_key=True)  # its first day
+    payer_id: str = Field(primary_key=True, max_length=40)
+    stage: str = Field(primary_key=True, max_length=20)
+    outcome: str = Field(primary_key=True, max_length=20)
+    denial_category: str = Field(primary_key=True, max_length=40)
+    remittances: int = _count()
+
+
+class PaymentLagMonthSummary(SQLModel, table=True):
+    """payment_lag_summary per month of decision (as remittance_month_summary)."""
+
+    __tablename__ = "payment_lag_month_summary"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    month: date = Field(primary_key=True)
     payer_id: str = Field(primary_key=True, max_length=40)
     days: int = Field(primary_key=True)
     answers: int = _count()

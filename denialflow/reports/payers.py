@@ -13,18 +13,20 @@
 An answer is as in reports/denials.py: a remittance at a decision stage whose outcome is
 paid, underpaid, partial or denied. Months are the payer's decision dates' months.
 
-The rates are sums over remittance_summary; days to pay is a histogram of days per
-month summed from payment_lag_summary, so the median is exact and no row is read.
+The rates are sums over the answers' summaries and days to pay a histogram of days per
+month (so the median is exact), each read per month for the range's whole months
+(remittance_month_summary, payment_lag_month_summary) and per day for the rest.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from denialflow.domain.rules.adjudication import (
@@ -32,9 +34,14 @@ from denialflow.domain.rules.adjudication import (
     FIRST_PASS_STAGES,
     PAID_OUTCOMES,
 )
-from denialflow.models.tables import PaymentLagSummary, RemittanceSummary
+from denialflow.models.tables import (
+    PaymentLagMonthSummary,
+    PaymentLagSummary,
+    RemittanceMonthSummary,
+    RemittanceSummary,
+)
 from denialflow.reports.denials import ANSWER_OUTCOMES, ANSWER_STAGES
-from denialflow.reports.period import ReportFilter, months
+from denialflow.reports.period import ReportFilter, months, split_by_month
 
 __all__ = ["Counts", "Lags", "Scorecard", "scorecard"]
 
@@ -150,48 +157,75 @@ class Scorecard:
     categories: list[str]  # denial categories with a first-answer denial in the range
 
 
-def scorecard(session: Session, flt: ReportFilter) -> Scorecard:
-    t = RemittanceSummary
-    in_range = [
-        t.decision_date >= flt.start,
-        t.decision_date <= flt.end,
-        t.stage.in_(ANSWER_STAGES),
-        t.outcome.in_(ANSWER_OUTCOMES),
+def _answers(session: Session, flt: ReportFilter) -> Iterator[tuple[date, str, str, str, str, int]]:
+    """(month, payer, stage, outcome, denial category, answers) over the range: whole
+    months from remittance_month_summary, the days left over from remittance_summary."""
+    whole, partial = split_by_month(flt.start, flt.end)
+    answer = [
+        RemittanceSummary.stage.in_(ANSWER_STAGES),
+        RemittanceSummary.outcome.in_(ANSWER_OUTCOMES),
     ]
-    year, month = extract("year", t.decision_date), extract("month", t.decision_date)
-    found = session.exec(  # type: ignore[call-overload]
-        select(
-            year, month, t.payer_id, t.stage, t.outcome, t.denial_category, func.sum(t.remittances)
+    if whole is not None:
+        m = RemittanceMonthSummary
+        yield from session.exec(  # type: ignore[call-overload]
+            select(m.month, m.payer_id, m.stage, m.outcome, m.denial_category, m.remittances).where(
+                m.month >= whole[0],
+                m.month <= whole[1],
+                m.stage.in_(ANSWER_STAGES),
+                m.outcome.in_(ANSWER_OUTCOMES),
+            )
         )
-        .where(*in_range)
-        .group_by(year, month, t.payer_id, t.stage, t.outcome, t.denial_category)
-    ).all()
+    t = RemittanceSummary
+    for start, end in partial:
+        for row in session.exec(  # type: ignore[call-overload]
+            select(t.payer_id, t.stage, t.outcome, t.denial_category, func.sum(t.remittances))
+            .where(t.decision_date >= start, t.decision_date <= end, *answer)
+            .group_by(t.payer_id, t.stage, t.outcome, t.denial_category)
+        ):
+            yield (start.replace(day=1), *row)
+
+
+def _lags(session: Session, flt: ReportFilter) -> Iterator[tuple[date, str, int, int]]:
+    """(month, payer, days to pay, answers) over the range, as `_answers` reads them."""
+    whole, partial = split_by_month(flt.start, flt.end)
+    if whole is not None:
+        m = PaymentLagMonthSummary
+        yield from session.exec(  # type: ignore[call-overload]
+            select(m.month, m.payer_id, m.days, m.answers).where(
+                m.month >= whole[0], m.month <= whole[1]
+            )
+        )
+    g = PaymentLagSummary
+    for start, end in partial:
+        for row in session.exec(  # type: ignore[call-overload]
+            select(g.payer_id, g.days, func.sum(g.answers))
+            .where(g.decision_date >= start, g.decision_date <= end)
+            .group_by(g.payer_id, g.days)
+        ):
+            yield (start.replace(day=1), *row)
+
+
+def scorecard(session: Session, flt: ReportFilter) -> Scorecard:
     all_months = months(flt.start, flt.end)
     by_month = {m: Counts() for m in all_months}
     total = Counts()
     by_payer: dict[str, Counts] = defaultdict(Counts)
     categories: set[str] = set()
-    for y, m, payer_id, stage, outcome, category, n in found:
+    for month, payer_id, stage, outcome, category, n in _answers(session, flt):
         n = int(n or 0)
         by_payer[payer_id].add(stage, outcome, category, n)
         if flt.payer_id is None or payer_id == flt.payer_id:
-            by_month[date(int(y), int(m), 1)].add(stage, outcome, category, n)
+            by_month[month].add(stage, outcome, category, n)
             total.add(stage, outcome, category, n)
-            if stage in FIRST_PASS_STAGES and outcome in DENIAL_OUTCOMES:
+            if stage in FIRST_PASS_STAGES and outcome in DENIAL_OUTCOMES and n:
                 categories.add(category)
-
-    g = PaymentLagSummary
-    gy, gm = extract("year", g.decision_date), extract("month", g.decision_date)
-    lags = session.exec(  # type: ignore[call-overload]
-        select(gy, gm, g.payer_id, g.days, func.sum(g.answers))
-        .where(g.decision_date >= flt.start, g.decision_date <= flt.end)
-        .group_by(gy, gm, g.payer_id, g.days)
-    ).all()
-    for y, m, payer_id, days, n in lags:
-        days, n = int(days), int(n)
+    for month, payer_id, days, n in _lags(session, flt):
+        days, n = int(days), int(n or 0)
+        if not n:
+            continue
         by_payer[payer_id].lags.days[days] += n
         if flt.payer_id is None or payer_id == flt.payer_id:
-            by_month[date(int(y), int(m), 1)].lags.days[days] += n
+            by_month[month].lags.days[days] += n
             total.lags.days[days] += n
     return Scorecard(
         flt=flt,

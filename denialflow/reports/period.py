@@ -170,6 +170,26 @@ def months(start: date, end: date) -> list[date]:
     return out
 
 
+def split_by_month(
+    start: date, end: date
+) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """`start` to `end` as its whole months (the first days of the first and the last,
+    or None) and the runs of days left over, each inside one month: a summary kept per
+    month answers the whole months, one kept per day the rest."""
+    first = start if start.day == 1 else _month_start(start, back=-1)
+    stop = _month_start(end + timedelta(days=1))  # the day after the last whole month
+    if first >= stop:
+        if _month_start(start) == _month_start(end):
+            return None, [(start, end)]
+        return None, [(start, _month_start(end) - timedelta(days=1)), (_month_start(end), end)]
+    partial = []
+    if start < first:
+        partial.append((start, first - timedelta(days=1)))
+    if stop <= end:
+        partial.append((stop, end))
+    return (first, _month_start(stop, back=1)), partial
+
+
 def _aware(moment: datetime) -> datetime:
     # The database hands back UTC; SQLite may lose the zone on the way.
     return moment.replace(tzinfo=UTC) if moment.utcoffset() is None else moment

@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     type_coerce,
 )
@@ -33,7 +34,10 @@ from denialflow.models.summaries import (
     CLAIM_KEY,
     CLAIM_SUMS,
     LAG_KEY,
+    LAG_MONTH_KEY,
     LAG_SUMS,
+    MONTH_KEY,
+    MONTH_SUMS,
     REMIT_KEY,
     REMIT_SUMS,
     WRITE_OFF_EVENTS,
@@ -44,8 +48,10 @@ from denialflow.models.tables import (
     Claim,
     ClaimEvent,
     ClaimSummary,
+    PaymentLagMonthSummary,
     PaymentLagSummary,
     Remittance,
+    RemittanceMonthSummary,
     RemittanceSummary,
     WriteOffSummary,
 )
@@ -155,6 +161,33 @@ def _lag_sums(dialect: str) -> Select:
     )
 
 
+def month_of(dialect: str, day: Any) -> Any:
+    """The first day of `day`'s month, a DATE column, in this dialect's SQL."""
+    # Literals, not parameters: the same expression must be seen in GROUP BY.
+    if dialect == "postgresql":
+        return cast(func.date_trunc(literal_column("'month'"), day), Date)
+    return type_coerce(func.date(day, literal_column("'start of month'")), Date)
+
+
+def _by_month(daily: Select, dialect: str, key: tuple[str, ...], sums: tuple[str, ...]) -> Select:
+    """A daily aggregate (its first column the day) added up per month: `key` is the
+    monthly table's key, the month first."""
+    rows = daily.subquery()
+    month = month_of(dialect, rows.c[daily.selected_columns[0].name]).label("month")
+    keys = [rows.c[name] for name in key[1:]]
+    return select(month, *keys, *(func.sum(rows.c[s]).label(s) for s in sums)).group_by(
+        month, *keys
+    )
+
+
+def _remittance_month_sums(dialect: str) -> Select:
+    return _by_month(_remittance_sums(dialect), dialect, MONTH_KEY, MONTH_SUMS)
+
+
+def _lag_month_sums(dialect: str) -> Select:
+    return _by_month(_lag_sums(dialect), dialect, LAG_MONTH_KEY, LAG_SUMS)
+
+
 def _write_off_sums(dialect: str) -> Select:
     e = ClaimEvent.__table__.c
     c = Claim.__table__.c
@@ -193,6 +226,20 @@ TABLES = (
     ("claim_summary", ClaimSummary, CLAIM_KEY, CLAIM_SUMS, _claim_sums),
     ("remittance_summary", RemittanceSummary, REMIT_KEY, REMIT_SUMS, _remittance_sums),
     ("payment_lag_summary", PaymentLagSummary, LAG_KEY, LAG_SUMS, _lag_sums),
+    (
+        "remittance_month_summary",
+        RemittanceMonthSummary,
+        MONTH_KEY,
+        MONTH_SUMS,
+        _remittance_month_sums,
+    ),
+    (
+        "payment_lag_month_summary",
+        PaymentLagMonthSummary,
+        LAG_MONTH_KEY,
+        LAG_SUMS,
+        _lag_month_sums,
+    ),
     ("write_off_summary", WriteOffSummary, WRITE_OFF_KEY, WRITE_OFF_SUMS, _write_off_sums),
     *work_summaries.TABLES,
 )

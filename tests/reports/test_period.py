@@ -19,6 +19,7 @@ from denialflow.reports.period import (
     practice_day,
     practice_today,
     range_bounds_utc,
+    split_by_month,
 )
 
 TODAY = date(2026, 3, 18)
@@ -200,3 +201,47 @@ def test_range_bounds_cover_both_days_whole() -> None:
         datetime(2026, 2, 1, 6, tzinfo=UTC),
     )
     assert flt.days == 31
+
+
+D = date
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "whole", "partial"),
+    [
+        # Whole months only.
+        (D(2026, 1, 1), D(2026, 3, 31), (D(2026, 1, 1), D(2026, 3, 1)), []),
+        # Partial months at both ends, a leap February whole in between.
+        (
+            D(2023, 12, 8),
+            D(2024, 3, 7),
+            (D(2024, 1, 1), D(2024, 2, 1)),
+            [(D(2023, 12, 8), D(2023, 12, 31)), (D(2024, 3, 1), D(2024, 3, 7))],
+        ),
+        # Up to today, mid-month: the month so far is read by day.
+        (
+            D(2025, 12, 1),
+            D(2026, 12, 7),
+            (D(2025, 12, 1), D(2026, 11, 1)),
+            [(D(2026, 12, 1), D(2026, 12, 7))],
+        ),
+        # Inside one month, and across two with neither whole.
+        (D(2026, 5, 3), D(2026, 5, 30), None, [(D(2026, 5, 3), D(2026, 5, 30))]),
+        (
+            D(2026, 5, 15),
+            D(2026, 6, 10),
+            None,
+            [(D(2026, 5, 15), D(2026, 5, 31)), (D(2026, 6, 1), D(2026, 6, 10))],
+        ),
+        # One day; and a single whole month ending on the 31st of December.
+        (D(2026, 2, 28), D(2026, 2, 28), None, [(D(2026, 2, 28), D(2026, 2, 28))]),
+        (D(2026, 12, 1), D(2026, 12, 31), (D(2026, 12, 1), D(2026, 12, 1)), []),
+    ],
+)
+def test_split_by_month(
+    start: date,
+    end: date,
+    whole: tuple[date, date] | None,
+    partial: list[tuple[date, date]],
+) -> None:
+    assert split_by_month(start, end) == (whole, partial)

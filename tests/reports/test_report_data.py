@@ -67,6 +67,8 @@ def test_the_bulk_load_writes_what_production_writes(any_engine: Engine, tmp_pat
         ("claim_summary", 3),
         ("remittance_summary", 6),
         ("payment_lag_summary", 3),
+        ("remittance_month_summary", 5),
+        ("payment_lag_month_summary", 3),
         ("write_off_summary", 5),
     ):
         assert _summary_rows(any_engine, table, keys) == _summary_rows(production, table, keys)
