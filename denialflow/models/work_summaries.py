@@ -267,6 +267,9 @@ class _Facts:
                 self._event(obj)
             elif isinstance(obj, AuditEvent) and obj.action in ACTED_ACTIONS:
                 self._audit(obj)
+            elif isinstance(obj, AuditEvent) and obj.action == ESCALATED and not obj.claim_id:
+                # Work with no claim has no timeline: its escalation is an audit.
+                self._escalated(obj.detail or {}, obj.at)
         for obj in [*session.new, *session.dirty]:
             if isinstance(obj, WorkItem):
                 self.items.setdefault(obj.id, obj)
@@ -306,13 +309,21 @@ class _Facts:
             if item.started_at is None or _utc(e.at) < _utc(item.started_at):
                 item.started_at = e.at
         else:
-            try:
-                level = 2 if int(data.get("level") or 0) >= 2 else 1
-            except (TypeError, ValueError):
-                level = 1
-            day = practice_day(e.at, self.tz).isoformat()
-            # A new list: an in-place append would not be seen as a change.
-            item.escalations = [*(item.escalations or []), [day, level]]
+            self._escalated(data, e.at)
+            return
+        self.items[item.id] = item
+
+    def _escalated(self, data: dict[str, Any], at: datetime) -> None:
+        item = self.item(data.get("item"))
+        if item is None:
+            return
+        try:
+            level = 2 if int(data.get("level") or 0) >= 2 else 1
+        except (TypeError, ValueError):
+            level = 1
+        day = practice_day(at, self.tz).isoformat()
+        # A new list: an in-place append would not be seen as a change.
+        item.escalations = [*(item.escalations or []), [day, level]]
         self.items[item.id] = item
 
     def _audit(self, a: Any) -> None:

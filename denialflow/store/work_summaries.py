@@ -38,6 +38,7 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -329,6 +330,17 @@ def _first_events(connection: Connection, sql: _Sql) -> None:
     )
     escalated = _temp("df_escalated", Column("id", String, primary_key=True), Column("pairs", JSON))
     level = case((e.data["level"].as_integer() >= 2, 2), else_=1)
+    # A claim's escalations are on its timeline; work with no claim has them as audits.
+    escalations = union_all(
+        select(item.label("item"), e.at.label("at"), level.label("level")).where(
+            e.event == ESCALATED, item.is_not(None)
+        ),
+        select(
+            named.label("item"),
+            a.at.label("at"),
+            case((a.detail["level"].as_integer() >= 2, 2), else_=1).label("level"),
+        ).where(a.action == ESCALATED, a.claim_id.is_(None), named.is_not(None)),
+    ).subquery()
     fills = [
         (
             opened,
@@ -348,9 +360,10 @@ def _first_events(connection: Connection, sql: _Sql) -> None:
         ),
         (
             escalated,
-            select(item, sql.pairs(sql.day_text(e.at), level))
-            .where(e.event == ESCALATED, item.is_not(None))
-            .group_by(item),
+            select(
+                escalations.c.item,
+                sql.pairs(sql.day_text(escalations.c.at), escalations.c.level),
+            ).group_by(escalations.c.item),
         ),
     ]
     for table, _query in fills:

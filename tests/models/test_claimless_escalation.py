@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from denialflow.models.tables import AuditEvent, WorkItem
+from denialflow.reports.period import ReportFilter
+from denialflow.reports.productivity import productivity
+from denialflow.store import summaries, work_summaries
 from denialflow.store.claimless_escalation import escalate_claimless
 from tests.reports.ledger import install_payers
 
+TZ = ZoneInfo("America/Chicago")
 # A Wednesday morning; the second limit is three business days after the SLA.
 NOW = datetime(2026, 12, 9, 12, 0, tzinfo=UTC)
 
@@ -68,3 +73,17 @@ def test_items_past_their_sla_escalate_once_and_past_the_second_limit_move_up(
     # Again the same day: nothing more.
     with Session(any_engine) as session:
         assert escalate_claimless(session, NOW + timedelta(hours=1)) == []
+    # The productivity report counts them per queue like a claim's, and what the flush
+    # kept equals what the rows say.
+    day = NOW.astimezone(TZ).date()
+    with Session(any_engine) as session:
+        report = productivity(session, ReportFilter(day, day), TZ, day)
+    (patient,) = [q for q in report.escalations if q.queue == "patient"]
+    assert (patient.level1, patient.level2) == (1, 1)
+    with any_engine.begin() as conn:
+        assert list(summaries.check(conn)) == []
+        work_summaries.derive(conn, TZ)
+        summaries.rebuild(conn)
+    with Session(any_engine) as session:
+        again = productivity(session, ReportFilter(day, day), TZ, day)
+    assert again.escalations == report.escalations
