@@ -186,18 +186,6 @@ class Remittance(SQLModel, table=True):
         # The denial and payer reports' drill-down: one payer's answers in a date range.
         Index("ix_remittance_payer_decided", "payer_id", "decision_date"),
         Index("ix_remittance_decided", "decision_date"),
-        # The dashboard's lists of answers by outcome (denials, underpayments...) in a
-        # range, read from the index alone.
-        Index(
-            "ix_remittance_listed",
-            "outcome",
-            "decision_date",
-            "stage",
-            "denial_category",
-            "denial_reason",
-            "payer_id",
-            "claim_id",
-        ),
         # The dashboard's lists of denials since appealed and underpayments since paid.
         *partial_indexes("ix_remittance_appealed", "decision_date", "appealed_on IS NOT NULL"),
         *partial_indexes("ix_remittance_recovered", "decision_date", "recovered <> 0"),

@@ -621,38 +621,87 @@ def _remittance_list(flt: ReportFilter, *conditions: ColumnElement[bool]) -> Sel
     )
 
 
-def _remittance_kpis() -> dict[str, tuple[str, list[ColumnElement[bool]]]]:
-    r = Remittance.__table__.c
+def _remittance_kpis(
+    r: Any = None,
+) -> dict[str, tuple[str, list[ColumnElement[bool]], str]]:
+    """kpi -> (title, conditions on the remittance rows `r`, or on remittance_summary
+    rows, and the summary column that counts them). On the summary, "since recovered" and
+    "since appealed" are its counts rather than conditions."""
+    summary = r is not None
+    r = Remittance.__table__.c if r is None else r
     not_dup = not_(_duplicate(r.denial_category, r.denial_reason))
     first = [r.stage.in_(FIRST_PASS_STAGES), not_dup]
     initial = [r.stage == "initial", not_dup]
     denial = r.outcome.in_(DENIAL_OUTCOMES)
     received = [r.stage.not_in(("reversal", "predetermination")), r.outcome != "voided"]
     appeal = r.stage == "appeal"
+    counted = "remittances"
     return {
-        "first_answers": ("First answers (initial and resubmission)", first),
-        "initial_denials": ("First answers denied in full or in part", [*first, denial]),
-        "initial_answers": ("Answers to claims as first sent", initial),
-        "primary_denials": ("Answers to claims as first sent, denied", [*initial, denial]),
+        "first_answers": ("First answers (initial and resubmission)", first, counted),
+        "initial_denials": (
+            "First answers denied in full or in part",
+            [*first, denial],
+            counted,
+        ),
+        "initial_answers": ("Answers to claims as first sent", initial, counted),
+        "primary_denials": (
+            "Answers to claims as first sent, denied",
+            [*initial, denial],
+            counted,
+        ),
         "first_pass_paid": (
             "Answers to claims as first sent, paid in full",
             [*initial, r.outcome == "paid"],
+            counted,
         ),
-        "remittances": ("Remittances received (no reversals, predeterminations)", received),
-        "remittance_denials": ("Remittances with a denial", [*received, denial]),
-        "appeal_answers": ("Answers while appealed", [appeal]),
-        "overturned": ("Answers while appealed that paid", [appeal, r.outcome.in_(OVERTURNED)]),
-        "underpaid": ("Underpayments found", [r.outcome == "underpaid"]),
+        "remittances": (
+            "Remittances received (no reversals, predeterminations)",
+            received,
+            counted,
+        ),
+        "remittance_denials": ("Remittances with a denial", [*received, denial], counted),
+        "appeal_answers": ("Answers while appealed", [appeal], counted),
+        "overturned": (
+            "Answers while appealed that paid",
+            [appeal, r.outcome.in_(OVERTURNED)],
+            counted,
+        ),
+        "underpaid": ("Underpayments found", [r.outcome == "underpaid"], counted),
         "recovered": (
             "Underpayments the payer paid more on later",
-            [r.outcome == "underpaid", r.recovered != 0],
+            [r.outcome == "underpaid", *([] if summary else [r.recovered != 0])],
+            "recovered_count",
         ),
-        "denials": ("Denials decided (in full or in part)", [denial]),
+        "denials": ("Denials decided (in full or in part)", [denial], counted),
         "appeals": (
             "Denials and underpayments decided in the range and since appealed",
-            [r.outcome.in_(APPEALABLE_OUTCOMES), r.appealed_on.is_not(None)],
+            [
+                r.outcome.in_(APPEALABLE_OUTCOMES),
+                *([] if summary else [r.appealed_on.is_not(None)]),
+            ],
+            "appealed",
         ),
     }
+
+
+def _summed_total(kpi: str, flt: ReportFilter) -> Select | None:
+    """How many rows a list has, read from the summaries the number itself came from
+    (counting the rows of a year's answers takes SQLite a second); None where the
+    summaries do not say."""
+    rs = RemittanceSummary.__table__.c
+    found = _remittance_kpis(rs).get(kpi)
+    if found is not None:
+        _title, conditions, column = found
+        return select(func.coalesce(func.sum(rs[column]), 0)).where(
+            rs.decision_date.between(flt.start, flt.end), *_payer(rs.payer_id, flt), *conditions
+        )
+    cs = ClaimSummary.__table__.c
+    counts = {"claims": cs.claims, "unclean": cs.unclean, "clean": cs.claims - cs.unclean}
+    if kpi in counts:
+        return select(func.coalesce(func.sum(counts[kpi]), 0)).where(
+            cs.service_date.between(flt.start, flt.end), *_payer(cs.payer_id, flt)
+        )
+    return None
 
 
 def _claim_list(flt: ReportFilter, *conditions: ColumnElement[bool], amount: Any = None) -> Select:
@@ -673,7 +722,7 @@ def _claim_list(flt: ReportFilter, *conditions: ColumnElement[bool], amount: Any
 def _list_query(kpi: str, flt: ReportFilter, tz: tzinfo, today: date) -> tuple[str, Select]:
     remittance_kpis = _remittance_kpis()
     if kpi in remittance_kpis:
-        title, conditions = remittance_kpis[kpi]
+        title, conditions, _counted = remittance_kpis[kpi]
         return title, _remittance_list(flt, *conditions)
     c = Claim.__table__.c
     served = c.service_date.between(flt.start, flt.end)
@@ -740,12 +789,17 @@ def claim_rows(
     offset: int = 0,
     limit: int | None = 100,
 ) -> ClaimList:
-    """The rows behind `kpi` over `flt`, oldest first: a page of them (all with limit
-    None) and how many there are in all. KeyError for a kpi that is not one of KPIS."""
+    """The rows behind `kpi` over `flt`, newest first: a page of them (all with limit
+    None) and how many there are in all. KeyError for a kpi that is not one of KPIS.
+    Newest first by the day and then the row's own order, so the database walks its
+    index of days backwards and stops at the end of the page."""
     title, query = _list_query(kpi, flt, tz, today)
     inner = query.subquery()
-    total = session.execute(select(func.count()).select_from(inner)).scalar() or 0
-    page = select(inner).order_by(inner.c.day, inner.c.claim_id, inner.c.order).offset(offset)
+    total_query = _summed_total(kpi, flt)
+    if total_query is None:
+        total_query = select(func.count()).select_from(inner)
+    total = session.execute(total_query).scalar() or 0
+    page = select(inner).order_by(inner.c.day.desc(), inner.c.order.desc()).offset(offset)
     if limit is not None:
         page = page.limit(limit)
     rows = []

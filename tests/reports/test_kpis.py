@@ -154,6 +154,9 @@ def _listed(engine: Engine, kpi: str, flt: ReportFilter = Q1) -> list[tuple]:
     with Session(engine) as session:
         found = claim_rows(session, kpi, flt, TZ, TODAY, limit=None)
     assert found.total == len(found.rows)
+    # Newest first (a long list's first page is the latest work).
+    days = [row[3] for row in found.rows]
+    assert days == sorted(days, reverse=True), kpi
     return found.rows
 
 

@@ -1,7 +1,7 @@
 """Reads that were slow at a million claims: the payer scorecards' answers and days to
 pay per month (remittance_month_summary, payment_lag_month_summary, kept with the daily
-ones and built from the rows once all migrations have run, env.py); an index the
-dashboard's lists of denials read alone; and one of open work for the Team page.
+ones and built from the rows once all migrations have run, env.py), and an index of open
+work for the Team page.
 
 Revision ID: 0024
 Revises: 0023
@@ -22,15 +22,6 @@ String = sqlmodel.sql.sqltypes.AutoString
 
 
 # As models/tables.py has them.
-LISTED = (
-    "outcome",
-    "decision_date",
-    "stage",
-    "denial_category",
-    "denial_reason",
-    "payer_id",
-    "claim_id",
-)
 OPEN_LOAD = ("queue", "assignee", "balance", "due_at", "escalation_level", "opened_at", "state")
 
 
@@ -57,7 +48,6 @@ def upgrade() -> None:
         _count("answers"),
         sqlite_with_rowid=False,
     )
-    op.create_index("ix_remittance_listed", "remittance", list(LISTED))
     op.create_index(
         "ix_work_item_open_load",
         "work_item",
@@ -72,6 +62,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_work_item_open_load", table_name="work_item")
-    op.drop_index("ix_remittance_listed", table_name="remittance")
     op.drop_table("payment_lag_month_summary")
     op.drop_table("remittance_month_summary")
