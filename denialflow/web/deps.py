@@ -47,9 +47,10 @@ class CsrfRejected(Exception):
 class NotFound(Exception):
     """What the path names does not exist: 404, with a message saying what was not done."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, title: str = "Not found") -> None:
         super().__init__(message)
         self.message = message
+        self.title = title
 
 
 def get_settings_dep(request: Request) -> Settings:

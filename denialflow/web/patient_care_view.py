@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from denialflow.domain.patient.payment_plan import PlanStanding, standing
@@ -21,7 +19,7 @@ from denialflow.models.tables import (
 from denialflow.store.financial_assistance import screenings_of
 from denialflow.store.patient_complaints import CHANNELS, complaints_of
 from denialflow.store.payment_plans import STATE_TITLES, installments_of, plans_of
-from denialflow.web.templating import templates
+from denialflow.web.deps import NotFound
 
 
 @dataclass
@@ -74,15 +72,10 @@ def care_view(session: Session, account_id: str, today: date) -> CareView:
     )
 
 
-def account_not_found(request: Request, account_id: str) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "pages/error.html",
-        {
-            "status": 404,
-            "title": "No such account",
-            "message": f"There is no patient account {account_id!r}: nothing was shown or "
-            "changed. Find the account by the guarantor's name or from one of its claims.",
-        },
-        status_code=404,
+def no_such_account(account_id: str) -> NotFound:
+    """The 404 for an account that does not exist (raise it: the app renders it)."""
+    return NotFound(
+        f"There is no patient account {account_id!r}: nothing was shown or changed. Find "
+        "the account by the guarantor's name or from one of its claims.",
+        title="No such account",
     )

@@ -15,12 +15,17 @@ from denialflow.models.tables import AuditEvent, PatientAccount
 from denialflow.settings import Settings
 from denialflow.store.patient_accounts import ACCOUNT_ID
 from denialflow.web.deps import Viewer
+from denialflow.web.patient_care_view import no_such_account
 from denialflow.web.templating import templates
 
 
-def find_account(session: Session, account_id: str) -> PatientAccount | None:
-    # A malformed id is never looked up: it gets the same "no such account" page.
-    return session.get(PatientAccount, account_id) if ACCOUNT_ID.match(account_id) else None
+def find_account(session: Session, account_id: str) -> PatientAccount:
+    """The account, or NotFound (the "no such account" page); a malformed id is never
+    looked up."""
+    account = session.get(PatientAccount, account_id) if ACCOUNT_ID.match(account_id) else None
+    if account is None:
+        raise no_such_account(account_id)
+    return account
 
 
 def practice_today(settings: Settings) -> date:

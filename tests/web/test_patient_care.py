@@ -89,6 +89,10 @@ async def test_a_plan_is_previewed_refused_by_field_and_confirmed(
             data={"csrf_token": csrf, "installments": "3", "first_due": first_due},
         )
         assert unknown.status_code == 404 and "no patient account 'A00000000'" in text(unknown)
+        assert "No such account" in text(unknown)
+        no_complaint = await http.get(f"/accounts/{account}/complaints/999999")
+        assert no_complaint.status_code == 404
+        assert f"Account '{account}' has no complaint 999999" in text(no_complaint)
 
         # A negative monthly amount, and both ways at once: refused on their fields.
         negative = await http.post(

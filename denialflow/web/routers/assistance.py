@@ -24,7 +24,6 @@ from denialflow.posting.financial_assistance import (
 )
 from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep, Worker
 from denialflow.web.forms.common import form_strings
-from denialflow.web.patient_care_view import account_not_found
 from denialflow.web.patient_pages import account_page, audit, find_account, practice_today
 
 router = APIRouter(tags=["accounts"], include_in_schema=False)
@@ -67,8 +66,6 @@ async def screen(
     """The household's place on the sliding scale and the discount it would give;
     nothing is written off or recorded."""
     account = find_account(session, account_id)
-    if account is None:
-        return account_not_found(request, account_id)
     values = _figures(form_strings(await request.form()))
     try:
         view = screen_account(session, account.id, values, practice_today(settings))
@@ -88,8 +85,6 @@ async def apply(
     viewer: Worker,
 ) -> HTMLResponse:
     account = find_account(session, account_id)
-    if account is None:
-        return account_not_found(request, account_id)
     values = _figures(form_strings(await request.form()))
     try:
         outcome = await apply_assistance(

@@ -21,9 +21,8 @@ from denialflow.posting.patient_complaints import (
 )
 from denialflow.store.patient_complaints import CHANNELS, complaint_of_item
 from denialflow.store.payment_plans import account_of_item
-from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep, Worker
+from denialflow.web.deps import NotFound, SessionDep, SettingsDep, TemporalDep, Worker
 from denialflow.web.forms.common import form_strings
-from denialflow.web.patient_care_view import account_not_found
 from denialflow.web.patient_pages import account_page, audit, find_account, practice_today
 from denialflow.web.templating import templates
 
@@ -82,8 +81,6 @@ async def log_complaint(
     viewer: Worker,
 ) -> Response:
     account = find_account(session, account_id)
-    if account is None:
-        return account_not_found(request, account_id)
     values = form_strings(await request.form())
     try:
         complaint = await open_complaint(
@@ -104,26 +101,17 @@ async def log_complaint(
 
 def _load(
     session: Session, account_id: str, complaint_id: int
-) -> tuple[PatientAccount | None, PatientComplaint | None]:
+) -> tuple[PatientAccount, PatientComplaint]:
+    """The account and its complaint, or NotFound (the app's 404 page)."""
     account = find_account(session, account_id)
-    complaint = session.get(PatientComplaint, complaint_id) if account else None
-    if complaint is not None and account is not None and complaint.account_id != account.id:
-        complaint = None
+    complaint = session.get(PatientComplaint, complaint_id)
+    if complaint is None or complaint.account_id != account.id:
+        raise NotFound(
+            f"Account {account_id!r} has no complaint {complaint_id}: nothing was shown or "
+            "changed.",
+            title="No such complaint",
+        )
     return account, complaint
-
-
-def _no_complaint(request: Request, account_id: str, complaint_id: int) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "pages/error.html",
-        {
-            "status": 404,
-            "title": "No such complaint",
-            "message": f"Account {account_id!r} has no complaint {complaint_id}: nothing was "
-            "shown or changed.",
-        },
-        status_code=404,
-    )
 
 
 @router.get("/accounts/{account_id}/complaints/{complaint_id}", response_class=HTMLResponse)
@@ -131,10 +119,6 @@ def complaint_page(
     request: Request, account_id: str, complaint_id: int, session: SessionDep, viewer: Worker
 ) -> HTMLResponse:
     account, complaint = _load(session, account_id, complaint_id)
-    if account is None:
-        return account_not_found(request, account_id)
-    if complaint is None:
-        return _no_complaint(request, account_id, complaint_id)
     audit(session, viewer, "patient_complaint_viewed", account=account.id, complaint=complaint_id)
     done = request.query_params.get("done", "")
     flash = {
@@ -159,10 +143,6 @@ async def resolve(
     viewer: Worker,
 ) -> Response:
     account, complaint = _load(session, account_id, complaint_id)
-    if account is None:
-        return account_not_found(request, account_id)
-    if complaint is None:
-        return _no_complaint(request, account_id, complaint_id)
     values = form_strings(await request.form())
     try:
         await resolve_complaint(

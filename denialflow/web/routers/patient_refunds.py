@@ -27,7 +27,7 @@ from denialflow.settings import Settings
 from denialflow.store.patient_accounts import ACCOUNT_ID
 from denialflow.web.deps import Forbidden, SessionDep, SettingsDep, Viewer, Worker, audit_denied
 from denialflow.web.forms.common import form_strings
-from denialflow.web.patient_care_view import account_not_found
+from denialflow.web.patient_care_view import no_such_account
 from denialflow.web.patient_refund_view import RefundForm, may_act
 from denialflow.web.routers.accounts import account_page_response
 
@@ -57,7 +57,7 @@ async def _act(
 ) -> Response:
     _guard(request, session, viewer)
     if not ACCOUNT_ID.match(account_id):
-        return account_not_found(request, account_id)
+        raise no_such_account(account_id)
     values = form_strings(await request.form())
     engine = request.app.state.engine
     today = datetime.now(settings.tz).date()
@@ -69,7 +69,7 @@ async def _act(
     except RefundRefused as err:
         record_refusal(engine, viewer.username, account_id, payment_id, action, err)
         if "account" in err.errors:
-            return account_not_found(request, account_id)
+            raise no_such_account(account_id) from None
         session.expire_all()
         return account_page_response(
             request,

@@ -28,7 +28,7 @@ from denialflow.posting.payment_plans import (
 )
 from denialflow.web.deps import SessionDep, SettingsDep, TemporalDep, Worker
 from denialflow.web.forms.common import form_strings
-from denialflow.web.patient_care_view import account_not_found, care_view
+from denialflow.web.patient_care_view import care_view
 from denialflow.web.patient_pages import account_page, audit, find_account, practice_today
 
 router = APIRouter(tags=["accounts"], include_in_schema=False)
@@ -83,8 +83,6 @@ def plan_page(
     viewer: Worker,
 ) -> HTMLResponse:
     account = find_account(session, account_id)
-    if account is None:
-        return account_not_found(request, account_id)
     audit(session, viewer, "payment_plan_viewed", account=account.id)
     flash = FLASHES.get(request.query_params.get("done", ""), "")
     return _page(request, session, account, practice_today(settings), flash=flash)
@@ -100,8 +98,6 @@ async def plan_preview(
 ) -> HTMLResponse:
     """The schedule the form asks for, to check and adjust; nothing is saved."""
     account = find_account(session, account_id)
-    if account is None:
-        return account_not_found(request, account_id)
     values = form_strings(await request.form())
     today = practice_today(settings)
     try:
@@ -121,8 +117,6 @@ async def plan_confirm(
     viewer: Worker,
 ) -> Response:
     account = find_account(session, account_id)
-    if account is None:
-        return account_not_found(request, account_id)
     values = form_strings(await request.form())
     today = practice_today(settings)
     try:
@@ -162,8 +156,6 @@ async def plan_payment(
     viewer: Worker,
 ) -> Response:
     account = find_account(session, account_id)
-    if account is None:
-        return account_not_found(request, account_id)
     values = form_strings(await request.form())
     today = practice_today(settings)
     if not values.get("key", "").startswith("ui:"):
@@ -201,8 +193,6 @@ async def plan_cancel(
     viewer: Worker,
 ) -> Response:
     account = find_account(session, account_id)
-    if account is None:
-        return account_not_found(request, account_id)
     values = form_strings(await request.form())
     try:
         await cancel(
