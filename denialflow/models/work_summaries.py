@@ -46,14 +46,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
-from denialflow.domain.rules.calendar import business_days_between
+from denialflow.domain.rules.calendar import as_utc, business_days_between, practice_day
 from denialflow.domain.types import ZERO, WorkItemKind, WorkItemState
 
 _installed = False
@@ -121,18 +121,9 @@ def _tz(session: Session) -> tzinfo:
     return tz
 
 
-def _utc(moment: datetime) -> datetime:
-    """A stored moment as aware UTC (SQLite hands them back naive)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def practice_day(moment: datetime, tz: tzinfo) -> date:
-    return _utc(moment).astimezone(tz).date()
-
-
 def whole_seconds(start: datetime, end: datetime) -> int:
     """Seconds from `start` to `end`, to the nearest second (a half rounds up)."""
-    return (_utc(end) - _utc(start) + timedelta(microseconds=500_000)) // timedelta(seconds=1)
+    return (as_utc(end) - as_utc(start) + timedelta(microseconds=500_000)) // timedelta(seconds=1)
 
 
 def in_time(start: date, done: date, days: int) -> bool:
@@ -151,7 +142,7 @@ def closed_contribution(values: dict[str, Any]) -> Contribution | None:
     if values.get("state") != CLOSED or values.get("closed_on") is None:
         return None
     closed_at, due_at = values.get("closed_at"), values.get("due_at")
-    met = closed_at is not None and due_at is not None and _utc(closed_at) <= _utc(due_at)
+    met = closed_at is not None and due_at is not None and as_utc(closed_at) <= as_utc(due_at)
     key = (values["closed_on"], values.get("assignee") or "", values.get("payer_id") or "")
     return key, (1, 1 if met else 0)
 
@@ -217,7 +208,7 @@ def _set(obj: Any, name: str, value: Any) -> None:
     """Set a fact only when it differs (a clean row stays clean)."""
     current = getattr(obj, name)
     if isinstance(current, datetime) and isinstance(value, datetime):
-        if _utc(current) == _utc(value):
+        if as_utc(current) == as_utc(value):
             return
     elif current == value and type(current) is type(value):
         return
@@ -306,7 +297,7 @@ class _Facts:
         elif e.event == STARTED:
             if item.claim_id != e.claim_id:
                 return
-            if item.started_at is None or _utc(e.at) < _utc(item.started_at):
+            if item.started_at is None or as_utc(e.at) < as_utc(item.started_at):
                 item.started_at = e.at
         else:
             self._escalated(data, e.at)
@@ -330,7 +321,7 @@ class _Facts:
         item = self.item((a.detail or {}).get("item"))
         if item is None or item.claim_id is None or item.claim_id != a.claim_id:
             return
-        if item.acted_at is None or _utc(a.at) < _utc(item.acted_at):
+        if item.acted_at is None or as_utc(a.at) < as_utc(item.acted_at):
             item.acted_at = a.at
         self.items[item.id] = item
 
@@ -340,11 +331,15 @@ class _Facts:
         closed = item.state == CLOSED and item.closed_at is not None
         _set(item, "closed_on", practice_day(item.closed_at, self.tz) if closed else None)
         handled = None
-        if closed and item.started_at is not None and _utc(item.started_at) <= _utc(item.closed_at):
+        if (
+            closed
+            and item.started_at is not None
+            and as_utc(item.started_at) <= as_utc(item.closed_at)
+        ):
             handled = whole_seconds(item.started_at, item.closed_at)
         _set(item, "handling_seconds", handled)
         acted = None
-        done = [_utc(t) for t in (item.acted_at, item.closed_at) if t is not None]
+        done = [as_utc(t) for t in (item.acted_at, item.closed_at) if t is not None]
         if item.opened_on is not None and done:
             acted = in_time(item.opened_on, practice_day(min(done), self.tz), DENIAL_TARGET_DAYS)
         _set(item, "acted_in_time", acted)

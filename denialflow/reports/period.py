@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlencode
 
+from denialflow.domain.rules.calendar import practice_day
+
 __all__ = [
     "EARLIEST",
     "MAX_YEARS",
@@ -25,6 +27,7 @@ __all__ = [
     "default_filter",
     "months",
     "parse_filter",
+    "practice_day",
     "practice_today",
     "range_bounds_utc",
 ]
@@ -190,19 +193,9 @@ def split_by_month(
     return (first, _month_start(stop, back=1)), partial
 
 
-def _aware(moment: datetime) -> datetime:
-    # The database hands back UTC; SQLite may lose the zone on the way.
-    return moment.replace(tzinfo=UTC) if moment.utcoffset() is None else moment
-
-
 def practice_today(tz: tzinfo, now: datetime | None = None) -> date:
     """Today on the practice's clock (`now`, naive meaning UTC, or the real time)."""
-    return _aware(now or datetime.now(UTC)).astimezone(tz).date()
-
-
-def practice_day(moment: datetime, tz: tzinfo) -> date:
-    """The practice date a stored (UTC) moment falls on."""
-    return _aware(moment).astimezone(tz).date()
+    return practice_day(now or datetime.now(UTC), tz)
 
 
 def day_bounds_utc(day: date, tz: tzinfo) -> tuple[datetime, datetime]:

@@ -28,7 +28,7 @@ The facts:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +52,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from denialflow.domain.rules.adjudication import APPEALABLE_OUTCOMES, DENIAL_OUTCOMES
+from denialflow.domain.rules.calendar import as_utc, practice_day
 from denialflow.domain.types import ZERO, ClaimStatus, WorkItemKind
 from denialflow.models.tables import Claim, ClaimEvent, Remittance, WorkItem
 
@@ -68,14 +69,6 @@ APPEALED = ClaimStatus.APPEALED.value
 EDITS = ("corrected_claim_sent", "claim_voided")
 NOT_A_PAYMENT = "predetermination"
 UNDERPAID = "underpaid"
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _day(moment: datetime, tz: tzinfo) -> date:
-    return _utc(moment).astimezone(tz).date()
 
 
 # --- one step at a time ----------------------------------------------------------------
@@ -146,8 +139,8 @@ def _mark(
         )
     ).all()
     for remittance in waiting:
-        if _utc(remittance.posted_at) <= _utc(at):
-            setattr(remittance, fact, _day(at, tz))
+        if as_utc(remittance.posted_at) <= as_utc(at):
+            setattr(remittance, fact, practice_day(at, tz))
             session.add(remittance)
 
 
@@ -262,7 +255,7 @@ def _derive_moves(
     rows = connection.execute(
         select(r.id, first_move).where(r.claim_id.is_not(None), r.outcome.in_(outcomes))
     ).all()
-    found = [{"rid": rid, "value": _day(at, tz)} for rid, at in rows if at is not None]
+    found = [{"rid": rid, "value": practice_day(at, tz)} for rid, at in rows if at is not None]
     _update_by_id(connection, fact, found)
 
 

@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
-from denialflow.domain.rules.calendar import add_business_days
+from denialflow.domain.rules.calendar import add_business_days, as_utc, practice_day
 from denialflow.models.tables import (
     AuditEvent,
     Claim,
@@ -75,8 +75,6 @@ from denialflow.models.work_summaries import (
     POSTING_TARGET_DAYS,
     STARTED,
     UNMATCHED_PREFIX,
-    _utc,
-    practice_day,
     whole_seconds,
 )
 
@@ -195,7 +193,7 @@ def _parse(value: Any) -> datetime | None:
     if value is None:
         return None
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return _utc(moment)
+    return as_utc(moment)
 
 
 def _sqlite_functions(connection: Connection, tz: tzinfo) -> None:

@@ -26,7 +26,7 @@ Juneteenth counts from 2021.
 
 from __future__ import annotations
 
-from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import TypeVar
 
@@ -170,3 +170,14 @@ def add_calendar_days(d: _D, days: int) -> _D:
     deadlines, which run in calendar days.
     """
     return d + timedelta(days=days)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored moment as aware UTC: the database hands back UTC, and SQLite loses the
+    zone on the way."""
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+
+
+def practice_day(moment: datetime, tz: tzinfo) -> date:
+    """The date a stored (UTC) moment falls on in the practice's zone `tz`."""
+    return as_utc(moment).astimezone(tz).date()
