@@ -204,15 +204,20 @@ def install() -> None:
         return
     from denialflow.models.tables import Claim, Remittance
 
-    for name in CLAIM_INPUTS:
-        event.listen(getattr(Claim, name), "set", _noop, active_history=True)
-    for name in REMIT_INPUTS:
-        event.listen(getattr(Remittance, name), "set", _noop, active_history=True)
+    keep_old_values(*(getattr(Claim, name) for name in CLAIM_INPUTS))
+    keep_old_values(*(getattr(Remittance, name) for name in REMIT_INPUTS))
     event.listen(Session, "after_flush", _after_flush)
     from denialflow.models import work_summaries
 
     work_summaries.install()
     _installed = True
+
+
+def keep_old_values(*attributes: Any) -> None:
+    """Have SQLAlchemy load each attribute's old value before it is set (active
+    history), so a flush knows the difference a change makes even on an expired row."""
+    for attribute in attributes:
+        event.listen(attribute, "set", _noop, active_history=True)
 
 
 def _noop(target: Any, value: Any, oldvalue: Any, initiator: Any) -> None:

@@ -55,8 +55,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from denialflow.domain.rules.calendar import as_utc, business_days_between, practice_day
 from denialflow.domain.types import ZERO, WorkItemKind, WorkItemState
-
-_installed = False
+from denialflow.models.summaries import add_to, keep_old_values, values_of
 
 DENIAL_TARGET_DAYS = 10
 POSTING_TARGET_DAYS = 4
@@ -179,24 +178,17 @@ def posting_contribution(values: dict[str, Any]) -> Contribution | None:
 
 
 def install() -> None:
-    """Keep the facts and the summaries for every session (called by summaries.install)."""
-    global _installed
-    if _installed:
-        return
+    """Keep the facts and the summaries for every session (called once, by
+    summaries.install)."""
     from denialflow.models.tables import Claim, Remittance, WorkItem
 
-    for name in ITEM_INPUTS:
-        event.listen(getattr(WorkItem, name), "set", _noop, active_history=True)
-    for name in (*REMIT_INPUTS, "claim_id", "file_id", "posted_at"):
-        event.listen(getattr(Remittance, name), "set", _noop, active_history=True)
-    event.listen(Claim.payer_id, "set", _noop, active_history=True)
+    keep_old_values(*(getattr(WorkItem, name) for name in ITEM_INPUTS))
+    keep_old_values(
+        *(getattr(Remittance, name) for name in (*REMIT_INPUTS, "claim_id", "file_id", "posted_at"))
+    )
+    keep_old_values(Claim.payer_id)
     event.listen(Session, "before_flush", _before_flush)
     event.listen(Session, "after_flush", _after_flush)
-    _installed = True
-
-
-def _noop(target: Any, value: Any, oldvalue: Any, initiator: Any) -> None:
-    """A listener only so SQLAlchemy loads the old value before a set."""
 
 
 def _changed(obj: Any, name: str) -> bool:
@@ -381,7 +373,6 @@ def _before_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> 
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    from denialflow.models.summaries import add_to, values_of
     from denialflow.models.tables import (
         ClosedWorkSummary,
         DenialWorkSummary,
