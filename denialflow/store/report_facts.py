@@ -216,9 +216,10 @@ def _sent_on(dialect: str) -> Any:
     c = Claim.__table__.c  # type: ignore[attr-defined]
     r = Remittance.__table__.c  # type: ignore[attr-defined]
     e = ClaimEvent.__table__.c  # type: ignore[attr-defined]
+    kind = _kind(dialect)
     sent = or_(
-        e.event == "corrected_claim_sent",
-        and_(e.event == "claim_status", e.data["status"].as_string() == "submitted"),
+        kind == "corrected_claim_sent",
+        and_(kind == "claim_status", e.data["status"].as_string() == "submitted"),
     )
     latest = func.max(e.at)
     day = (
@@ -231,6 +232,16 @@ def _sent_on(dialect: str) -> Any:
     )
     own = select(c.submitted_on).where(c.id == r.claim_id).scalar_subquery()
     return func.coalesce(by_then, own)
+
+
+def _kind(dialect: str) -> Any:
+    """ClaimEvent.event, for a look at one claim's timeline by its claim id. Without
+    statistics (SQLite has none until ANALYZE, which nothing runs) SQLite's planner takes
+    the (event, at) index instead and reads every claim's events of that kind for each
+    row: more than an hour at 200,000 claims instead of seconds. An expression over the
+    column keeps that index out of the plan."""
+    e = ClaimEvent.__table__.c  # type: ignore[attr-defined]
+    return e.event if dialect == "postgresql" else e.event.concat("")
 
 
 def _derive_moves(
@@ -246,7 +257,7 @@ def _derive_moves(
         select(func.min(e.at))
         .where(
             e.claim_id == r.claim_id,
-            e.event == "claim_status",
+            _kind(connection.dialect.name) == "claim_status",
             e.data["status"].as_string().in_(statuses),
             e.at >= r.posted_at,
         )
