@@ -380,4 +380,4 @@ def test_the_project_step_builds_a_wheel_with_every_file_of_the_package(
     }
     assert package - names == set(), "files the image would lack"
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "denialflow = denialflow.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "denialflow = denialflow.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
