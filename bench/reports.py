@@ -615,6 +615,8 @@ def production_path(url: str, n: int, today: date, seed: int) -> dict[str, Any]:
         from denialflow.store import summaries
 
         differences = list(summaries.check(conn))
+    # The facts each step kept, against the same facts found again from the timelines.
+    facts = _fact_check(engine)["differ"]
     engine.dispose()
     return {
         "claims": done.claims,
@@ -624,7 +626,22 @@ def production_path(url: str, n: int, today: date, seed: int) -> dict[str, Any]:
         "ms_per_projection": round(done.seconds / max(done.projections, 1) * 1000, 2),
         "machine_ms_per_claim": round(done.machine_seconds / done.claims * 1000, 2),
         "summaries_check": "equal" if not differences else f"{len(differences)} differ",
+        "facts_check": "equal" if not facts else f"{len(facts)} columns differ: {facts}",
     }
+
+
+def _fact_check(engine: Engine) -> dict[str, Any]:
+    """`denialflow check --facts`'s work: every report fact found again from the rows in
+    one transaction, compared with the facts as kept, then rolled back."""
+    from denialflow.settings import get_settings
+    from denialflow.store import fact_check
+
+    with engine.connect() as conn:
+        t0 = time.perf_counter()
+        found = fact_check.rederive(conn, get_settings().tz)
+        seconds = time.perf_counter() - t0
+        conn.rollback()
+    return {"seconds": round(seconds, 1), "differ": [str(d) for d in found]}
 
 
 def production_baseline(url: str, n: int, today: date, seed: int) -> dict[str, Any]:
@@ -679,6 +696,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["queries"] = time_queries(engine, today, args.query_repeats)
             figures["pages"] = await time_pages(url, engine, today, args.requests, args.warmups)
             figures["load_average_after"] = round(os.getloadavg()[0], 2)
+            figures["fact_check"] = _fact_check(engine)
+            log(f"  check --facts: {figures['fact_check']['seconds']} s")
             engine.dispose()
             if args.production_claims:
                 if backend == "sqlite":
@@ -767,13 +786,25 @@ def table(result: dict[str, Any]) -> str:
                 f"{q['summary']['rows_per_second']:>13,} {q['baseline']['p50_ms']:>13.2f} "
                 f"{q['baseline']['rows_per_second']:>12,} {'yes' if q['same_answer'] else 'NO':>5}"
             )
+        facts = figures.get("fact_check")
+        if facts:
+            lines.append(
+                f"  denialflow check --facts (every report fact found again, rolled back): "
+                f"{facts['seconds']} s, "
+                + (
+                    "all as kept"
+                    if not facts["differ"]
+                    else f"{len(facts['differ'])} columns differ"
+                )
+            )
         prod = figures.get("production_write")
         if prod:
             w, b = prod["with_summaries"], prod["baseline_without_summaries"]
             lines.append(
                 f"  production write path ({w['claims']:,} claims, {w['projections']:,} "
                 f"projections): {w['ms_per_claim']} ms per claim with the summaries kept "
-                f"(check: {w['summaries_check']}), {b['ms_per_claim']} ms without the hook "
+                f"(check: {w['summaries_check']}; facts: {w['facts_check']}), "
+                f"{b['ms_per_claim']} ms without the hook "
                 f"(baseline); the machine itself {w['machine_ms_per_claim']} ms"
             )
     return "\n".join(lines)

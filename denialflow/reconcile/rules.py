@@ -36,6 +36,7 @@ class Kind(StrEnum):
     FILE_MONEY = "file_money"
     RULES_UNDELIVERED = "rules_undelivered"
     SUMMARY_DIFFERS = "summary_differs"
+    FACT_DIFFERS = "fact_differs"
 
 
 class Repair(StrEnum):
@@ -43,6 +44,8 @@ class Repair(StrEnum):
     RESTART = "restart"  # start the claim's workflow again from its rows
     RESEND_RULES = "resend_rules"  # signal the payer's current rules again
     REBUILD_SUMMARIES = "rebuild_summaries"  # the report summaries, from their rows
+    # The report facts found again from the rows' timelines, then the summaries rebuilt.
+    REDERIVE_FACTS = "rederive_facts"
 
 
 @dataclass(frozen=True)
@@ -307,6 +310,8 @@ _SUMMARY = {
     Kind.CLAIM_MONEY: "money mismatches on claims",
     Kind.FILE_MONEY: "835 files not fully posted",
     Kind.RULES_UNDELIVERED: "undelivered payer-rule changes",
+    Kind.SUMMARY_DIFFERS: "report summary cells that differ from their rows",
+    Kind.FACT_DIFFERS: "report facts that differ from their timelines",
 }
 
 
