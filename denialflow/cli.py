@@ -486,9 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also find the facts the reports keep on the rows (days to appeal, handling "
         "times...) again from the claims' timelines and report those that differ; with "
-        "--repair keep what was found, as after changing DENIALFLOW_TIMEZONE. Minutes at "
-        "a million claims, and on SQLite it holds the write lock meanwhile: run it when "
-        "nobody is working",
+        "--repair keep what was found, as after changing DENIALFLOW_TIMEZONE. 14 s at "
+        "200,000 claims on SQLite, holding the write lock meanwhile: run it when nobody "
+        "is working",
     )
     p.add_argument("--concurrency", type=int, default=16, help="workflows asked about at once (16)")
     p.add_argument(
