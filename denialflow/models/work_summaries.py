@@ -102,6 +102,18 @@ ITEM_INPUTS = (
     "escalations",
 )
 REMIT_INPUTS = ("received_on", "claim_payer_id", "paid", "posted_in_time")
+# The facts kept on the rows (store/work_summaries.derive finds them again in bulk).
+ITEM_FACTS = (
+    "payer_id",
+    "opened_on",
+    "started_at",
+    "acted_at",
+    "closed_on",
+    "handling_seconds",
+    "acted_in_time",
+    "escalations",
+)
+REMIT_FACTS = ("received_on", "claim_payer_id", "posted_in_time")
 
 Contribution = tuple[tuple[Any, ...], tuple[Any, ...]]
 

@@ -24,38 +24,16 @@ from sqlalchemy.engine import Connection
 
 from denialflow.domain.rules.calendar import as_utc
 from denialflow.models.tables import Claim, Remittance, WorkItem
+from denialflow.models.work_summaries import ITEM_FACTS, REMIT_FACTS
 from denialflow.store import report_facts, work_summaries
 
 __all__ = ["FACTS", "FactDifference", "rederive"]
 
 # Each table with a fact and the fact columns on it.
 FACTS: tuple[tuple[Table, tuple[str, ...]], ...] = (
-    (Claim.__table__, ("unclean",)),  # type: ignore[attr-defined]
-    (
-        Remittance.__table__,  # type: ignore[attr-defined]
-        (
-            "sent_on",
-            "appealed_on",
-            "resolved_on",
-            "recovered",
-            "received_on",
-            "claim_payer_id",
-            "posted_in_time",
-        ),
-    ),
-    (
-        WorkItem.__table__,  # type: ignore[attr-defined]
-        (
-            "payer_id",
-            "opened_on",
-            "started_at",
-            "acted_at",
-            "closed_on",
-            "handling_seconds",
-            "acted_in_time",
-            "escalations",
-        ),
-    ),
+    (Claim.__table__, report_facts.CLAIM_FACTS),  # type: ignore[attr-defined]
+    (Remittance.__table__, report_facts.REMITTANCE_FACTS + REMIT_FACTS),  # type: ignore[attr-defined]
+    (WorkItem.__table__, ITEM_FACTS),  # type: ignore[attr-defined]
 )
 # Rows named in a difference's message; the count says how many there are in all.
 EXAMPLES = 3

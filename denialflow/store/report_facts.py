@@ -56,7 +56,11 @@ from denialflow.domain.rules.calendar import as_utc, practice_day
 from denialflow.domain.types import ZERO, ClaimStatus, WorkItemKind
 from denialflow.models.tables import Claim, ClaimEvent, Remittance, WorkItem
 
-__all__ = ["RESOLVED", "derive", "keep", "unclean_condition"]
+__all__ = ["CLAIM_FACTS", "REMITTANCE_FACTS", "RESOLVED", "derive", "keep", "unclean_condition"]
+
+# The facts, by the table they are kept on.
+CLAIM_FACTS = ("unclean",)
+REMITTANCE_FACTS = ("sent_on", "appealed_on", "resolved_on", "recovered")
 
 # Statuses that end a denial: the payer's part is settled one way or another.
 RESOLVED = (
