@@ -1,5 +1,6 @@
-"""The daily checks' activity: the denial spike check for one practice day, then the
-escalation of work items that have no claim (and so no workflow to escalate them).
+"""The daily checks' activity: the denial spike check for one practice day, the
+escalation of work items that have no claim (and so no workflow to escalate them), then
+the database's planner statistics brought up to date.
 
 The check itself (SQL and the work items it opens) is denialflow/reports/spikes.py, a
 sibling this package may not import; the worker hands it in as `check`."""
@@ -13,7 +14,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
-from denialflow.models.db import session_scope
+from denialflow.models.db import refresh_planner_statistics, session_scope
 from denialflow.store.claimless_escalation import escalate_claimless
 from denialflow.workflows.daily_checks import (
     ACTIVITY_DAILY_CHECKS,
@@ -46,4 +47,5 @@ class DailyCheckActivities:
             spikes=len(run.spikes),
             opened=list(run.opened),
             escalated=escalated,
+            statistics_refreshed=refresh_planner_statistics(self.engine),
         )

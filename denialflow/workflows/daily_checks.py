@@ -53,6 +53,8 @@ class DailyCheckResult(BaseModel):
     opened: list[str] = []
     # Claim-less work items escalated this run (they have no workflow to do it).
     escalated: list[str] = []
+    # The database's planner statistics were refreshed (SQLite; PostgreSQL keeps its own).
+    statistics_refreshed: bool = False
 
 
 @workflow.defn(name=WORKFLOW_NAME)
