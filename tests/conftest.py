@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
@@ -33,6 +34,12 @@ os.environ.setdefault(
 # A busy 2-core CI machine can take more than the shipped 5 s to hand an action to the
 # in-process worker; the bound itself is tested in tests/workflows/test_action_wait.py.
 os.environ.setdefault("DENIALFLOW_ACTION_WAIT_SECONDS", "15")
+# The same machine can take more than httpx's 5 s default to answer a test's request to
+# the in-process web app (which shares its event loop and the GIL with the test, the
+# worker and the Temporal test server): a first WeasyPrint render, or a connect while the
+# loop is starved. A person's browser waits far longer; a hang still fails, at 30 s.
+for _client in (httpx.Client, httpx.AsyncClient):
+    _client.__init__.__kwdefaults__["timeout"] = httpx.Timeout(30.0)
 
 
 def _fresh_postgres(url: str) -> str:
