@@ -487,8 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also find the facts the reports keep on the rows (days to appeal, handling "
         "times...) again from the claims' timelines and report those that differ; with "
         "--repair keep what was found, as after changing DENIALFLOW_TIMEZONE. 14 s at "
-        "200,000 claims on SQLite, holding the write lock meanwhile: run it when nobody "
-        "is working",
+        "200,000 claims on SQLite, holding the database's write locks meanwhile: run it "
+        "when nobody is working",
     )
     p.add_argument("--concurrency", type=int, default=16, help="workflows asked about at once (16)")
     p.add_argument(

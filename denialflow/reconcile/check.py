@@ -74,7 +74,7 @@ class Unreachable(Exception):
 class CheckOptions:
     repair: bool = False
     # Also find the report facts again from the timelines (store/fact_check.py): 14 s at
-    # 200,000 claims, holding SQLite's write lock meanwhile, so asked for by name.
+    # 200,000 claims, holding the database's write locks meanwhile, so asked for by name.
     facts: bool = False
     # Workflows described and queried at once.
     concurrency: int = 16
@@ -286,9 +286,9 @@ class _Run:
 
     def facts(self) -> None:
         """The facts kept on the rows for the reports against the same facts found again
-        from the rows' timelines. Finding them takes one transaction (with the database's
-        write lock, on SQLite); a repair keeps what was found and rebuilds the summaries
-        in it, else it is rolled back."""
+        from the rows' timelines. Finding them takes one transaction, which holds SQLite's
+        write lock (PostgreSQL's, on every row with a fact); a repair keeps what was found
+        and rebuilds the summaries in it, else it is rolled back."""
         with self.engine.connect() as connection:
             transaction = connection.begin()
             try:
