@@ -38,8 +38,8 @@ the report is read. store/work_summaries.py says the same sums in SQL, and finds
 facts again from the rows in bulk (`derive`).
 
 A Core UPDATE (the compare-and-swap of a person's action on claim-less work) is not seen
-by the ORM: its writer sets the same values on the loaded object afterwards
-(store/work_summaries.written), so this hook sees the change.
+by the ORM: store/work_summaries.swap makes it and sets the same values on the loaded
+object afterwards, so this hook sees the change.
 """
 
 from __future__ import annotations

@@ -271,22 +271,11 @@ def _conflict(item: WorkItem | None) -> str:
 def _take(session: Session, item: WorkItem, version: int, **values: Any) -> None:
     """Move the item on from `version`, only if no one else has (else a conflict)."""
     values = {"version": version + 1, "updated_at": datetime.now(UTC), **values}
-    done = session.connection().execute(
-        update(WorkItem)
-        .where(
-            col(WorkItem.id) == item.id,
-            col(WorkItem.version) == version,
-            col(WorkItem.state).in_(OPEN_STATES),
-        )
-        .values(**values)
-    )
-    if done.rowcount != 1:
+    if not work_summaries.swap(session, item, version, values, OPEN_STATES):
         session.rollback()
         with Session(session.get_bind()) as fresh:
             current = fresh.get(WorkItem, item.id)
         raise RefundRefused({"item": _conflict(current)}, conflict=True)
-    # The report facts and summaries follow the change (work_summaries).
-    work_summaries.written(item, values)
 
 
 def _history(item: WorkItem) -> list[str]:

@@ -344,19 +344,9 @@ def _take(
     session: Session, item_id: str, version: int, states: tuple[str, ...], **values: Any
 ) -> int:
     """Move the item from `version` on, only if no one else has; returns the new version."""
-    # Loaded first: the report facts and summaries follow the change (work_summaries).
     item = session.get(WorkItem, item_id)
     values = {"version": version + 1, "updated_at": _now(), **values}
-    statement = (
-        update(WorkItem)
-        .where(
-            col(WorkItem.id) == item_id,
-            col(WorkItem.version) == version,
-            col(WorkItem.state).in_(states),
-        )
-        .values(**values)
-    )
-    if session.connection().execute(statement).rowcount != 1:
+    if item is None or not work_summaries.swap(session, item, version, values, states):
         session.rollback()
         with Session(session.get_bind()) as fresh:
             current = fresh.get(WorkItem, item_id)
@@ -365,8 +355,6 @@ def _take(
             f"Someone got there first: {state}. Nothing was changed; reload the page.",
             conflict=True,
         )
-    if item is not None:
-        work_summaries.written(item, values)
     return version + 1
 
 
@@ -514,18 +502,13 @@ def _give_back(engine: Engine, plan: _MatchPlan, row_type: Any, version: int) ->
         return
     with session_scope(engine) as session:
         item = session.get(WorkItem, plan.item_id)
-        values = {
-            "version": plan.version,
-            "state": plan.previous_state,
-            "assignee": plan.previous_assignee,
-        }
-        given = session.connection().execute(
-            update(WorkItem)
-            .where(col(WorkItem.id) == plan.item_id, col(WorkItem.version) == version)
-            .values(**values)
-        )
-        if given.rowcount == 1 and item is not None:
-            work_summaries.written(item, values)
+        if item is not None:
+            values = {
+                "version": plan.version,
+                "state": plan.previous_state,
+                "assignee": plan.previous_assignee,
+            }
+            work_summaries.swap(session, item, version, values)
         session.connection().execute(
             update(row_type)
             .where(col(row_type.key) == key_of(plan.item_id), col(row_type.claim_id).is_(None))

@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -500,17 +499,10 @@ def resolve(engine: Engine, value: str, version: int, note: str, actor: str) -> 
             "next_action": text[:4000],
             "updated_at": now,
         }
-        statement = (
-            update(WorkItem)
-            .where(col(WorkItem.id) == value, col(WorkItem.version) == version)
-            .values(**values)
-        )
-        if session.connection().execute(statement).rowcount != 1:
+        if not work_summaries.swap(session, item, version, values):
             raise Refused(
                 "Someone got there first. Nothing was changed; reload the page.", conflict=True
             )
-        # The report facts and summaries follow the change (work_summaries).
-        work_summaries.written(item, values)
         session.add(
             AuditEvent(
                 at=now,

@@ -10,7 +10,7 @@ facts existed (the migration that adds them): run it, then `summaries.rebuild`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
+from sqlmodel import Session
 
 from denialflow.domain.rules.calendar import add_business_days, as_utc, practice_day
 from denialflow.models.tables import (
@@ -78,7 +79,7 @@ from denialflow.models.work_summaries import (
     whole_seconds,
 )
 
-__all__ = ["TABLES", "derive", "written"]
+__all__ = ["TABLES", "derive", "swap"]
 
 
 def _nobody(value: Any) -> Any:
@@ -177,13 +178,27 @@ TABLES: tuple[tuple[Any, ...], ...] = (
 # --- a change the ORM did not see ------------------------------------------------------------
 
 
-def written(item: WorkItem, values: Mapping[str, Any]) -> None:
-    """A Core UPDATE (a compare-and-swap) has just written `values` on `item`'s row: set
-    them on the loaded object too, so the flush hook sees the change from the values it
-    loaded before and keeps the item's facts and the summaries (the flush writes the
-    same values again). `item` must have been loaded before the UPDATE."""
+def swap(
+    session: Session,
+    item: WorkItem,
+    version: int,
+    values: Mapping[str, Any],
+    states: Collection[str] | None = None,
+) -> bool:
+    """Write `values` on `item`'s row only if it is still at `version` (and in one of
+    `states`): a compare-and-swap in one Core UPDATE; False when someone got there first.
+    On success the values are set on the loaded object too, so the flush hook sees the
+    change from the values it loaded before and keeps the item's facts and the summaries
+    (the flush writes the same values again). `item` must be loaded before the swap."""
+    w = WorkItem.__table__.c  # type: ignore[attr-defined]
+    statement = update(WorkItem.__table__).where(w.id == item.id, w.version == version)
+    if states is not None:
+        statement = statement.where(w.state.in_(states))
+    if session.connection().execute(statement.values(**values)).rowcount != 1:
+        return False
     for name, value in values.items():
         setattr(item, name, value)
+    return True
 
 
 # --- the facts, from the rows ----------------------------------------------------------------
