@@ -23,6 +23,7 @@ from sqlmodel import Session, col, delete, select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from denialflow.domain.rules.calendar import as_utc
 from denialflow.domain.types import ZERO, DenialCategory, WorkItemState
 from denialflow.models.db import session_scope
 from denialflow.models.tables import (
@@ -299,55 +300,64 @@ class _Run:
             finally:
                 if transaction.is_active:
                     transaction.rollback()
-        for difference in found:
-            self._emit(
+        values = sum(d.rows for d in found)
+        self._rebuilt(
+            [
                 Finding(
                     Kind.FACT_DIFFERS,
                     "report facts",
-                    str(difference),
+                    str(d),
                     Repair.REDERIVE_FACTS,
-                    detail=f"{difference.table}.{difference.column}",
+                    detail=f"{d.table}.{d.column}",
                 )
-            )
-        if not found:
-            return
-        if not self.o.repair:
-            self.tally.unrepaired += len(found)
-            return
-        values = sum(d.rows for d in found)
-        self.out(
+                for d in found
+            ],
             f"  repaired the report facts: found again from the rows' timelines "
-            f"({values} value{'s' if values != 1 else ''} differed) and the summaries rebuilt"
+            f"({values} value{'s' if values != 1 else ''} differed) and the summaries rebuilt",
         )
-        self.tally.repaired += len(found)
 
     def summaries(self) -> None:
         """The summaries the reports read against the sums over their rows; a repair
         rebuilds them all from the rows in one transaction."""
         with self.engine.connect() as connection:
             found = list(summaries.check(connection))
-        for difference in found:
-            self._emit(
+
+        def rebuild() -> None:
+            with self.engine.begin() as connection:
+                summaries.rebuild(connection)
+
+        self._rebuilt(
+            [
                 Finding(
                     Kind.SUMMARY_DIFFERS,
                     "report summaries",
-                    str(difference),
+                    str(d),
                     Repair.REBUILD_SUMMARIES,
-                    detail=f"{difference.key}:{difference.column}",
+                    detail=f"{d.key}:{d.column}",
                 )
-            )
-        if not found:
+                for d in found
+            ],
+            f"  repaired the report summaries: rebuilt from their rows "
+            f"({len(found)} cells differed)",
+            rebuild,
+        )
+
+    def _rebuilt(
+        self, findings: list[Finding], repaired: str, rebuild: Callable[[], None] | None = None
+    ) -> None:
+        """Report what a rebuild from the rows puts right: when the run repairs, `rebuild`
+        (if not done already) and say `repaired`; else they are left for a person."""
+        for finding in findings:
+            self._emit(finding)
+        if not findings:
             return
         if not self.o.repair:
-            self.tally.unrepaired += len(found)
+            self.tally.unrepaired += len(findings)
             return
-        with self.engine.begin() as connection:
-            summaries.rebuild(connection)
-        self.out(
-            f"  repaired the report summaries: rebuilt from their rows "
-            f"({len(found)} cells differed)"
-        )
-        self.tally.repaired += len(found)
+        if rebuild is not None:
+            rebuild()
+        self.out(repaired)
+        self.tally.repaired += len(findings)
 
     # --- payer-rule changes that did not arrive --------------------------------
 
@@ -365,7 +375,7 @@ class _Run:
         while True:
             with Session(self.engine) as session:
                 page = [
-                    Undelivered(r.claim_id, r.payer_id, _utc(r.recorded_at), r.reason)
+                    Undelivered(r.claim_id, r.payer_id, as_utc(r.recorded_at), r.reason)
                     for r in session.exec(
                         select(UndeliveredRulesChange)
                         .join(Claim, col(Claim.id) == UndeliveredRulesChange.claim_id)
@@ -495,10 +505,6 @@ def _remitted(
 def _money(sums: dict) -> dict[str, Decimal]:
     # SQLite sums Numeric columns as floats; both databases give back cents here.
     return {k: Decimal(str(v)).quantize(Decimal("0.01")) for k, v in sums.items() if k}
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def exit_status(tally: Tally) -> int:
