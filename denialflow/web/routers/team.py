@@ -34,6 +34,7 @@ from denialflow.models.tables import (
     User,
     WorkItem,
 )
+from denialflow.models.work_summaries import ACTED_ACTIONS
 from denialflow.reports.period import day_bounds_utc, practice_today
 from denialflow.store.accounts import utcnow
 from denialflow.web.deps import SessionDep, Supervisor, TemporalDep, Viewer
@@ -45,16 +46,9 @@ from denialflow.workflows.claim_client import ActionRefused, act
 router = APIRouter(tags=["team"], include_in_schema=False)
 log = logging.getLogger(__name__)
 
-# Actions a person takes while working an item; `reassign` is the supervisor's, not work.
-WORK_ACTIONS = (
-    "start_work",
-    "call_logged",
-    "appeal_filed",
-    "corrected_claim",
-    "write_off",
-    "transfer_to_patient",
-    "resolve",
-)
+# Actions a person takes while working an item: starting it, then acting on it (the
+# productivity report's list); `reassign` is the supervisor's, not work.
+WORK_ACTIONS = ("start_work", *ACTED_ACTIONS)
 UNASSIGNED = "-"
 # Items a page of the table shows; the pager (which keeps the filters) shows the rest.
 PAGE_SIZE = 50
