@@ -22,7 +22,7 @@ from denialflow.models.tables import (
     User,
     WorkItem,
 )
-from denialflow.models.work_summaries import in_time
+from denialflow.models.work_summaries import ITEM_FACTS, in_time
 from denialflow.posting import unmatched_work
 from denialflow.settings import get_settings
 from denialflow.store import summaries, work_summaries
@@ -31,15 +31,6 @@ from tests.reports.ledger import LedgerClaim, install_payers
 
 CASEY = Actor(username="casey", role=Role.SUPERVISOR)
 MINE = {name for name, *_ in work_summaries.TABLES}
-ITEM_FACTS = (
-    "payer_id",
-    "opened_on",
-    "started_at",
-    "acted_at",
-    "closed_on",
-    "handling_seconds",
-    "acted_in_time",
-)
 REMIT_FACTS = ("received_on", "claim_payer_id", "posted_in_time")
 
 
@@ -59,7 +50,7 @@ def _facts(engine: Engine) -> dict[str, Any]:
     with Session(engine) as session:
         items = {
             w.id: (
-                *(plain(getattr(w, n)) for n in ITEM_FACTS),
+                *(plain(getattr(w, n)) for n in ITEM_FACTS if n != "escalations"),
                 sorted(tuple(pair) for pair in w.escalations),
             )
             for w in session.exec(select(WorkItem))

@@ -5,7 +5,7 @@ report columns and summaries they read are exactly what production writes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -85,3 +85,47 @@ class LedgerClaim(ClaimRun):
             apply_projection(session, self.last_projection)
             session.commit()
         return effects
+
+
+def build_fact_claims(engine: Engine) -> None:
+    """Four claims whose histories decide every report fact: rejected then corrected,
+    denied then corrected, denied then paid on appeal, underpaid twice then paid (their
+    facts are asserted in tests/reports/test_report_facts.py)."""
+    feb = date(2026, 2, 2)
+    install_payers(engine)
+    # Rejected at the front door, then corrected: not clean.
+    rejected = LedgerClaim(engine, "F-REJ", charge="100.00", submitted=feb)
+    rejected.advance(days=1)
+    rejected.ack(accepted=False, category="A7", status_code="562")
+    rejected.advance(days=1)
+    rejected.act("corrected_claim")
+    rejected.advance(days=14)
+    rejected.remit(paid="100.00")
+    # Denied, then corrected: clean (the payer had answered); the denial is resolved when
+    # the corrected claim is paid, and the answer to the correction answers its date.
+    corrected = LedgerClaim(engine, "F-FIX", charge="200.00", submitted=feb)
+    corrected.advance(days=14)
+    corrected.remit(
+        paid="0.00", status_code="4", adjustments=[("CO", "16", "200.00")], icn="ICN-FIX"
+    )
+    corrected.advance(days=3)
+    corrected.act("corrected_claim")
+    corrected.advance(days=10)
+    corrected.remit(paid="200.00")
+    # Denied, appealed 5 days later, paid on appeal.
+    appealed = LedgerClaim(engine, "F-APP", charge="300.00", submitted=feb)
+    appealed.advance(days=14)
+    appealed.remit(paid="0.00", status_code="4", adjustments=[("CO", "50", "300.00")])
+    appealed.advance(days=5)
+    appealed.act("appeal_filed")
+    appealed.advance(days=20)
+    appealed.remit(paid="300.00")
+    # Underpaid twice, then paid the rest: each later payment counts for the latest
+    # underpayment before it, so nothing is counted twice.
+    under = LedgerClaim(engine, "F-UNDER", charge="500.00", submitted=feb)
+    under.advance(days=14)
+    under.remit(paid="300.00", adjustments=[("CO", "45", "100.00")])
+    under.advance(days=10)
+    under.remit(paid="40.00", expected="100.00")  # short of the contract again
+    under.advance(days=10)
+    under.remit(paid="60.00")

@@ -15,29 +15,12 @@ from sqlmodel import Session, col, select
 from denialflow.domain.rules.calendar import practice_day
 from denialflow.models.tables import ClaimEvent, Remittance, WorkItem
 from denialflow.store import fact_check, summaries
-from tests.reports.ledger import LedgerClaim, install_payers
+from tests.reports.ledger import build_fact_claims
 
 CHICAGO = ZoneInfo("America/Chicago")
 # Eleven hours behind UTC: a morning in UTC (when the ledger's steps happen) is the
 # evening before in Pago Pago and the same day in Chicago.
 PAGO_PAGO = ZoneInfo("Pacific/Pago_Pago")
-FEB = date(2026, 2, 2)
-
-
-def _claims(engine: Engine) -> None:
-    install_payers(engine)
-    appealed = LedgerClaim(engine, "FC-APP", charge="300.00", submitted=FEB)
-    appealed.advance(days=14)
-    appealed.remit(paid="0.00", status_code="4", adjustments=[("CO", "50", "300.00")])
-    appealed.advance(days=5)
-    appealed.act("appeal_filed")
-    appealed.advance(days=20)
-    appealed.remit(paid="300.00")
-    under = LedgerClaim(engine, "FC-UNDER", charge="500.00", submitted=FEB)
-    under.advance(days=14)
-    under.remit(paid="300.00", adjustments=[("CO", "45", "100.00")])
-    under.advance(days=10)
-    under.remit(paid="100.00")
 
 
 def _look(engine: Engine, tz: ZoneInfo = CHICAGO) -> list[str]:
@@ -62,22 +45,22 @@ def _remittance(engine: Engine, key: str) -> Remittance:
 def _denial_item(engine: Engine) -> WorkItem:
     with Session(engine) as session:
         return session.exec(
-            select(WorkItem).where(WorkItem.claim_id == "FC-APP", WorkItem.kind == "denial")
+            select(WorkItem).where(WorkItem.claim_id == "F-APP", WorkItem.kind == "denial")
         ).one()
 
 
 def test_facts_kept_as_the_steps_were_written_agree_with_their_timelines(
     any_engine: Engine,
 ) -> None:
-    _claims(any_engine)
+    build_fact_claims(any_engine)
     assert _look(any_engine) == []
 
 
 def test_a_fact_written_around_the_orm_is_named_and_put_right_only_on_repair(
     any_engine: Engine,
 ) -> None:
-    _claims(any_engine)
-    resolved = _remittance(any_engine, "FC-APP:era-1").resolved_on
+    build_fact_claims(any_engine)
+    resolved = _remittance(any_engine, "F-APP:era-1").resolved_on
     item = _denial_item(any_engine)
     assert resolved is not None and item.opened_on is not None
     # A hand-run UPDATE: the denial resolved a year early, and the item opened on a
@@ -85,10 +68,10 @@ def test_a_fact_written_around_the_orm_is_named_and_put_right_only_on_repair(
     r, w = Remittance.__table__, WorkItem.__table__  # type: ignore[attr-defined]
     with any_engine.begin() as connection:
         connection.execute(
-            update(r).where(r.c.key == "FC-APP:era-1").values(resolved_on=date(2025, 3, 1))
+            update(r).where(r.c.key == "F-APP:era-1").values(resolved_on=date(2025, 3, 1))
         )
         connection.execute(update(w).where(w.c.id == item.id).values(opened_on=date(2001, 1, 1)))
-    rid = _remittance(any_engine, "FC-APP:era-1").id
+    rid = _remittance(any_engine, "F-APP:era-1").id
 
     found = _look(any_engine)
     assert found == [
@@ -97,11 +80,11 @@ def test_a_fact_written_around_the_orm_is_named_and_put_right_only_on_repair(
         f"its rows say {item.opened_on})",
     ]
     # Looking changed nothing.
-    assert _remittance(any_engine, "FC-APP:era-1").resolved_on == date(2025, 3, 1)
+    assert _remittance(any_engine, "F-APP:era-1").resolved_on == date(2025, 3, 1)
     assert _look(any_engine) == found
 
     _repair(any_engine)
-    assert _remittance(any_engine, "FC-APP:era-1").resolved_on == resolved
+    assert _remittance(any_engine, "F-APP:era-1").resolved_on == resolved
     assert _denial_item(any_engine).opened_on == item.opened_on
     assert _look(any_engine) == []
     with any_engine.connect() as connection:
@@ -111,11 +94,11 @@ def test_a_fact_written_around_the_orm_is_named_and_put_right_only_on_repair(
 def test_a_changed_practice_time_zone_moves_the_facts_days_and_a_repair_follows_it(
     any_engine: Engine,
 ) -> None:
-    _claims(any_engine)
+    build_fact_claims(any_engine)
     with Session(any_engine) as session:
         opened = session.exec(
             select(ClaimEvent.at)
-            .where(ClaimEvent.claim_id == "FC-APP", ClaimEvent.event == "work_item_opened")
+            .where(ClaimEvent.claim_id == "F-APP", ClaimEvent.event == "work_item_opened")
             .order_by(col(ClaimEvent.at))
         ).first()
     assert opened is not None

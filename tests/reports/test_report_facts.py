@@ -17,7 +17,7 @@ from denialflow.domain.claim_machine import Effects
 from denialflow.models.tables import Claim, Remittance
 from denialflow.store import report_facts, summaries
 from denialflow.store.projection import apply_projection
-from tests.reports.ledger import LedgerClaim, install_payers
+from tests.reports.ledger import LedgerClaim, build_fact_claims, install_payers
 
 TZ = ZoneInfo("America/Chicago")
 FEB = date(2026, 2, 2)
@@ -50,44 +50,7 @@ class Retried(LedgerClaim):
 
 
 def test_facts_kept_step_by_step_equal_the_facts_found_from_the_rows(any_engine: Engine) -> None:
-    install_payers(any_engine)
-    # Rejected at the front door, then corrected: not clean.
-    rejected = LedgerClaim(any_engine, "F-REJ", charge="100.00", submitted=FEB)
-    rejected.advance(days=1)
-    rejected.ack(accepted=False, category="A7", status_code="562")
-    rejected.advance(days=1)
-    rejected.act("corrected_claim")
-    rejected.advance(days=14)
-    rejected.remit(paid="100.00")
-    # Denied, then corrected: clean (the payer had answered); the denial is resolved when
-    # the corrected claim is paid, and the answer to the correction answers its date.
-    corrected = LedgerClaim(any_engine, "F-FIX", charge="200.00", submitted=FEB)
-    corrected.advance(days=14)
-    corrected.remit(
-        paid="0.00", status_code="4", adjustments=[("CO", "16", "200.00")], icn="ICN-FIX"
-    )
-    corrected.advance(days=3)
-    corrected.act("corrected_claim")
-    corrected.advance(days=10)
-    corrected.remit(paid="200.00")
-    # Denied, appealed 5 days later, paid on appeal.
-    appealed = LedgerClaim(any_engine, "F-APP", charge="300.00", submitted=FEB)
-    appealed.advance(days=14)
-    appealed.remit(paid="0.00", status_code="4", adjustments=[("CO", "50", "300.00")])
-    appealed.advance(days=5)
-    appealed.act("appeal_filed")
-    appealed.advance(days=20)
-    appealed.remit(paid="300.00")
-    # Underpaid twice, then paid the rest: each later payment counts for the latest
-    # underpayment before it, so nothing is counted twice.
-    under = LedgerClaim(any_engine, "F-UNDER", charge="500.00", submitted=FEB)
-    under.advance(days=14)
-    under.remit(paid="300.00", adjustments=[("CO", "45", "100.00")])
-    under.advance(days=10)
-    under.remit(paid="40.00", expected="100.00")  # short of the contract again
-    under.advance(days=10)
-    under.remit(paid="60.00")
-
+    build_fact_claims(any_engine)
     kept = _facts(any_engine)
     claims, remits = kept
     assert claims == {"F-REJ": True, "F-FIX": False, "F-APP": False, "F-UNDER": False}
