@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Column, MetaData, Table, cast, func, insert, or_, select
@@ -25,7 +24,7 @@ from sqlalchemy.engine import Connection
 from denialflow.domain.rules.calendar import as_utc
 from denialflow.models.tables import Claim, Remittance, WorkItem
 from denialflow.models.work_summaries import ITEM_FACTS, REMIT_FACTS
-from denialflow.store import report_facts, work_summaries
+from denialflow.store import report_facts, summaries, work_summaries
 
 __all__ = ["FACTS", "FactDifference", "rederive"]
 
@@ -156,8 +155,6 @@ def _compare(
 def _normal(value: Any) -> Any:
     if isinstance(value, datetime):
         return as_utc(value)
-    if isinstance(value, float | Decimal):
-        return Decimal(str(value)).quantize(Decimal("0.01"))
     if isinstance(value, list):
         return tuple(_normal(v) for v in value)
-    return value
+    return summaries.comparable(value)

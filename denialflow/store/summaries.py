@@ -260,7 +260,9 @@ class Difference:
         )
 
 
-def _normal(value: Any) -> Any:
+def comparable(value: Any) -> Any:
+    """An amount as cents, whichever type the database handed back (SQLite sums Numeric
+    columns as floats); anything else as it is."""
     if isinstance(value, float):
         return Decimal(str(value)).quantize(Decimal("0.01"))
     if isinstance(value, Decimal):
@@ -272,7 +274,7 @@ def _rows(connection: Connection, query: Select, n_key: int) -> dict[tuple, tupl
     found = {}
     for row in connection.execute(query):
         key = tuple(row[:n_key])
-        sums = tuple(_normal(v if v is not None else 0) for v in row[n_key:])
+        sums = tuple(comparable(v if v is not None else 0) for v in row[n_key:])
         if any(v != 0 for v in sums):
             found[key] = sums
     return found
@@ -304,4 +306,4 @@ def rebuild(connection: Connection) -> None:
         )
 
 
-__all__ = ["Difference", "check", "rebuild"]
+__all__ = ["Difference", "check", "comparable", "rebuild"]
