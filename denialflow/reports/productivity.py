@@ -290,6 +290,16 @@ def _late_through(today: date, days: int) -> date:
     return day
 
 
+def _against_target(t: Any, day: Any, total: Any, target_days: int, by: Any, today: date) -> Any:
+    """A summary against its business-day target, summed per `by`: the total, on time,
+    late, and of the rest (not done yet) those whose `target_days` are over by `today`."""
+    waiting = total - t.on_time - t.late
+    overdue = case((day <= _late_through(today, target_days), waiting), else_=0)
+    return select(
+        by, func.sum(total), func.sum(t.on_time), func.sum(t.late), func.sum(overdue)
+    ).group_by(by)
+
+
 def _in_range(day: Any, table: Any, flt: ReportFilter, only: str | None) -> list[Any]:
     """A summary narrowed to the range, the filter's payer and, for one person's report,
     their own work ("" is the payer of work without a claim: counted for every payer)."""
@@ -391,18 +401,10 @@ def _add_denials(
 ) -> None:
     t = DenialWorkSummary.__table__.c  # type: ignore[attr-defined]
     # Not acted on yet: late once its 10 business days are over, else pending.
-    waiting = t.opened - t.on_time - t.late
-    overdue = case((t.opened_on <= _late_through(today, DENIAL_TARGET_DAYS), waiting), else_=0)
     rows = session.exec(
-        select(
-            t.assignee,
-            func.sum(t.opened),
-            func.sum(t.on_time),
-            func.sum(t.late),
-            func.sum(overdue),
+        _against_target(t, t.opened_on, t.opened, DENIAL_TARGET_DAYS, t.assignee, today).where(
+            *_in_range(t.opened_on, t, flt, only)
         )
-        .where(*_in_range(t.opened_on, t, flt, only))
-        .group_by(t.assignee)
     )
     for assignee, opened, on_time, late, late_waiting in rows:
         if not opened:
@@ -477,18 +479,10 @@ def _posting(
     total = Counted(NO_DOLLARS, NO_DOLLARS, NO_DOLLARS)
     t = PostingSummary.__table__.c  # type: ignore[attr-defined]
     # Not posted yet: late once its 4 business days are over, else waiting.
-    waiting = t.received - t.on_time - t.late
-    overdue = case((t.received_on <= _late_through(today, POSTING_TARGET_DAYS), waiting), else_=0)
     rows = session.exec(
-        select(
-            t.received_on,
-            func.sum(t.received),
-            func.sum(t.on_time),
-            func.sum(t.late),
-            func.sum(overdue),
-        )
-        .where(*_in_range(t.received_on, t, flt, None))
-        .group_by(t.received_on)
+        _against_target(
+            t, t.received_on, t.received, POSTING_TARGET_DAYS, t.received_on, today
+        ).where(*_in_range(t.received_on, t, flt, None))
     )
     for received_on, received, on_time, late, late_waiting in rows:
         received, on_time = _dollars(received), _dollars(on_time)
